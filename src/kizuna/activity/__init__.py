@@ -1,0 +1,1 @@
+"""Channel activity: hourly counts per source, channel and call type, projected from the log."""

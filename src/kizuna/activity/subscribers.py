@@ -1,0 +1,37 @@
+"""The ``channel_activity`` consumer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from kizuna.kit.sql import upsert_add
+from kizuna.models import ChannelActivity
+from kizuna.pipeline.consumer import Consumer
+from kizuna.pipeline.log import LoggedEvent
+
+
+def count_activity(session: Session, events: Sequence[LoggedEvent]) -> None:
+    buckets: Counter[tuple[object, str, str, str]] = Counter()
+    for event in events:
+        hour = event.timestamp.replace(minute=0, second=0, microsecond=0)
+        buckets[(hour, event.source_id, event.channel, event.type)] += 1
+    rows = [
+        {"hour": hour, "source_id": source, "channel": channel, "type": kind, "count": n}
+        for (hour, source, channel, kind), n in buckets.items()
+    ]
+    upsert_add(
+        session.connection(),
+        ChannelActivity.__table__,
+        ["hour", "source_id", "channel", "type"],
+        rows,
+    )
+
+
+CONSUMER = Consumer(
+    name="channel_activity",
+    handle=count_activity,
+    description="Hourly event counts per source, channel and call type.",
+)

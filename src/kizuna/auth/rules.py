@@ -1,0 +1,41 @@
+"""Roles, scopes and the password policy: pure rules, no I/O."""
+
+from __future__ import annotations
+
+ROLES = ("admin", "marketer", "analyst", "support", "readonly")
+
+SCOPES = (
+    "events:read",
+    "sources:read",
+    "sources:write",
+    "pipeline:read",
+    "pipeline:admin",
+    "catalog:read",
+    "keys:admin",
+    "users:admin",
+)
+
+_READ = frozenset({"events:read", "sources:read", "pipeline:read", "catalog:read"})
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES),
+    "marketer": _READ | {"sources:write"},
+    "analyst": _READ,
+    "support": frozenset({"events:read", "catalog:read"}),
+    "readonly": _READ,
+}
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def scopes_for(role: str) -> frozenset[str]:
+    return ROLE_SCOPES.get(role, frozenset())
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is unacceptable, or None. Length beats composition rules (NIST 800-63B)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"at least {MIN_PASSWORD_LENGTH} characters"
+    if len(set(password)) < 4:
+        return "too few distinct characters"
+    return None

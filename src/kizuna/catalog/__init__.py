@@ -1,0 +1,1 @@
+"""The product catalogue and the locations (stores, warehouses), in Japanese and English."""

@@ -1,0 +1,248 @@
+"""The ``kizuna`` command: serve, worker, db, demo, sources, keys, users."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from kizuna.config import Settings, get_settings
+
+app = typer.Typer(
+    help="Kizuna (絆): omnichannel customer-experience platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer(help="Sources: the touchpoints that send events.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for /api/v1.", no_args_is_help=True)
+users_app = typer.Typer(help="Console users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+
+
+def _settings(host: str | None = None, port: int | None = None) -> Settings:
+    settings = get_settings()
+    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _platform(settings: Settings):  # type: ignore[no-untyped-def]
+    from kizuna.logs import configure_logging
+    from kizuna.runtime import Platform
+
+    configure_logging(settings.log_level, settings.log_json)
+    platform = Platform(settings)
+    platform.migrate()
+    return platform
+
+
+def _announce_credentials(settings: Settings) -> None:
+    from kizuna.auth.service import has_any_credentials
+    from kizuna.db import Database
+
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    try:
+        with db.read() as session:
+            ready = has_any_credentials(session)
+    finally:
+        db.dispose()
+    if not ready:
+        typer.secho(
+            "No administrator exists yet, and Kizuna ships no default credentials.\n"
+            "  Create an API key:      kizuna keys create --role admin\n"
+            "  Create a console user:  kizuna users create you@example.com --role admin",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+
+
+def run_server(settings: Settings) -> None:
+    import uvicorn
+
+    from kizuna.app import create_app
+    from kizuna.db import Database
+    from kizuna.logs import configure_logging
+    from kizuna.migrations import upgrade
+
+    configure_logging(settings.log_level, settings.log_json)
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    upgrade(db.engine)
+    db.dispose()
+    _announce_credentials(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+) -> None:
+    """Serve the API, the tracking endpoints and the console, with in-process consumers."""
+    run_server(_settings(host, port))
+
+
+@app.command()
+def worker() -> None:
+    """Run the pipeline consumers alone (several workers share partitions on PostgreSQL)."""
+    settings = _settings()
+    platform = _platform(settings)
+    platform.start(ingestion=False, consumers=True)
+    typer.echo(f"worker running {len(platform.consumers)} consumers; Ctrl-C to stop", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    platform.stop()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from kizuna.db import Database
+    from kizuna.migrations import current_revision, upgrade
+
+    settings = _settings()
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    typer.echo(f"database at revision {current_revision(db.engine)}")
+    db.dispose()
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    people: Annotated[int, typer.Option(help="People in the demo population")] = 3000,
+    rate: Annotated[float, typer.Option(help="Simulated events per second")] = 5.0,
+) -> None:
+    """Seed the demo retailer, serve, and simulate its customers through /v1."""
+    from kizuna.demo.run import run_demo
+
+    run_demo(_settings(host, port), people=people, rate=rate)
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from kizuna.db import Database
+    from kizuna.migrations import upgrade
+
+    settings = _settings()
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    upgrade(db.engine)
+    return db
+
+
+@sources_app.command("create")
+def sources_create(
+    name: str,
+    kind: Annotated[
+        str, typer.Option(help="web|app|store|call_center|email|social|line|server|import")
+    ],
+) -> None:
+    """Create a source and print its write key."""
+    from kizuna.errors import KizunaError
+    from kizuna.sources.service import create_source
+
+    db = _session()
+    try:
+        with db.write() as session:
+            source = create_source(session, name=name, kind=kind)
+            session.commit()
+    except KizunaError as exc:
+        typer.secho(f"error: {exc.message} ({exc.code})", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"source {source.id} ({source.kind})", err=True)
+    typer.echo(source.write_key)
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List sources with their kinds and write keys."""
+    from kizuna.sources.service import list_sources
+
+    db = _session()
+    with db.read() as session:
+        for s in list_sources(session):
+            state = "revoked" if s.revoked_at else "active"
+            typer.echo(f"{s.id}\t{s.kind}\t{state}\t{s.write_key}\t{s.name}")
+    db.dispose()
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin|marketer|analyst|support|readonly")],
+    name: Annotated[str, typer.Option(help="What the key is for")] = "cli",
+) -> None:
+    """Create an API key; it is printed once and stored hashed."""
+    from kizuna.auth.service import create_api_key
+    from kizuna.errors import KizunaError
+
+    db = _session()
+    try:
+        with db.write() as session:
+            issued = create_api_key(session, name=name, role=role)
+            session.commit()
+    except KizunaError as exc:
+        typer.secho(f"error: {exc.message} ({exc.code})", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"key {issued.id} ({issued.role}); shown once, store it now:", err=True)
+    typer.echo(issued.secret)
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin|marketer|analyst|support|readonly")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Leave out to be prompted (or to get a generated one with --generate)"),
+    ] = None,
+    generate: Annotated[bool, typer.Option(help="Generate and print a strong password")] = False,
+    locale: Annotated[str, typer.Option(help="ja|en")] = "ja",
+) -> None:
+    """Create a console user (password hashed with argon2id)."""
+    import secrets
+
+    from kizuna.auth.service import create_console_user
+    from kizuna.errors import KizunaError
+
+    if generate:
+        password = secrets.token_urlsafe(15)
+    elif password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    db = _session()
+    try:
+        with db.write() as session:
+            user = create_console_user(
+                session, email=email, password=password, role=role, locale=locale
+            )
+            session.commit()
+    except KizunaError as exc:
+        typer.secho(f"error: {exc.message} ({exc.code})", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"user {user.email} ({user.role}) created", err=True)
+    if generate:
+        typer.echo(password)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,63 @@
+"""Configuration from the environment (prefix ``KIZUNA_``, nested groups with ``__``).
+
+Every setting is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestionSettings(BaseModel):
+    dedup_window_days: float = 7.0
+    max_event_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    max_group_events: int = 10_000
+    rate_limit_per_second: float = 1_000.0
+    rate_limit_burst: float = 2_000.0
+    source_cache_seconds: float = 2.0
+
+
+class PipelineSettings(BaseModel):
+    partitions: int = Field(default=4, ge=1, le=256)
+    in_process: bool = True
+    batch_size: int = 500
+    max_attempts: int = 5
+    backoff_seconds: float = 0.2
+    backoff_max_seconds: float = 10.0
+    idle_poll_seconds: float = 0.2
+
+
+class ConsoleSettings(BaseModel):
+    session_hours: float = 12.0
+    secure_cookies: bool = False
+    default_locale: str = "ja"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KIZUNA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///./kizuna.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    sqlite_synchronous: str = "FULL"
+    ingestion: IngestionSettings = IngestionSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    console: ConsoleSettings = ConsoleSettings()
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,114 @@
+"""Engine, sessions and the session dependency.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` so an acknowledged commit survives a crash;
+transactions that write begin with ``BEGIN IMMEDIATE`` so a reader never has to upgrade its
+lock (which SQLite refuses with ``SQLITE_BUSY_SNAPSHOT``). PostgreSQL uses psycopg 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+        )
+        _configure_sqlite(engine, synchronous)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    sync = synchronous.upper()
+    if sync not in {"FULL", "NORMAL", "EXTRA", "OFF"}:
+        raise ValueError(f"unsupported sqlite synchronous mode {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={sync}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Owns the engine and hands out sessions: ``write()`` for use-cases, ``read()`` for views."""
+
+    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url, synchronous=synchronous)
+        self._write = sessionmaker(self.engine, expire_on_commit=False)
+        read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
+        self._read = sessionmaker(read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def write(self) -> Session:
+        return self._write()
+
+    def read(self) -> Session:
+        return self._read()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _write_session(request: Request) -> Iterator[Session]:
+    """A session per request; commit at the edge, roll back on any error."""
+    db = get_database(request)
+    with db.write() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _read_session(request: Request) -> Iterator[Session]:
+    db = get_database(request)
+    with db.read() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_write_session)]
+ReadSessionDep = Annotated[Session, Depends(_read_session)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

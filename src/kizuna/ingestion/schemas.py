@@ -1,0 +1,110 @@
+"""Segment's message spec as Pydantic models: they validate input and document the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+Identifier = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Message(BaseModel):
+    """Fields every Segment call may carry. Unknown fields are kept in the stored payload."""
+
+    model_config = ConfigDict(extra="allow")
+
+    userId: Identifier | None = None
+    anonymousId: Identifier | None = None
+    messageId: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    timestamp: datetime | None = None
+    sentAt: datetime | None = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    writeKey: str | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> Message:
+        if _blank(self.userId) and _blank(self.anonymousId):
+            raise ValueError("userId or anonymousId is required")
+        for field in ("userId", "anonymousId"):
+            value = getattr(self, field)
+            if value is not None and len(str(value)) > 200:
+                raise ValueError(f"{field} is longer than 200 characters")
+        return self
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class IdentifyMessage(Message):
+    type: Literal["identify"] = "identify"
+    traits: dict[str, Any] | None = None
+
+
+class TrackMessage(Message):
+    type: Literal["track"] = "track"
+    event: Name
+    properties: dict[str, Any] | None = None
+
+
+class PageMessage(Message):
+    type: Literal["page"] = "page"
+    name: Name | None = None
+    category: Name | None = None
+    properties: dict[str, Any] | None = None
+
+
+class ScreenMessage(Message):
+    type: Literal["screen"] = "screen"
+    name: Name | None = None
+    category: Name | None = None
+    properties: dict[str, Any] | None = None
+
+
+class GroupMessage(Message):
+    type: Literal["group"] = "group"
+    groupId: Identifier
+    traits: dict[str, Any] | None = None
+
+
+class AliasMessage(Message):
+    type: Literal["alias"] = "alias"
+    previousId: Identifier
+    userId: Identifier  # type: ignore[assignment]
+
+
+AnyMessage = Annotated[
+    IdentifyMessage | TrackMessage | PageMessage | ScreenMessage | GroupMessage | AliasMessage,
+    Field(discriminator="type"),
+]
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    "identify": IdentifyMessage,
+    "track": TrackMessage,
+    "page": PageMessage,
+    "screen": ScreenMessage,
+    "group": GroupMessage,
+    "alias": AliasMessage,
+}
+
+
+class BatchRequest(BaseModel):
+    """``/v1/batch`` and ``/v1/import``: up to 500 KB of messages sharing one request."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch: list[AnyMessage]
+    sentAt: datetime | None = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    writeKey: str | None = None
+
+
+class Acknowledgement(BaseModel):
+    """Segment's answer: sent only once every event of the request is durably committed."""
+
+    success: bool = True

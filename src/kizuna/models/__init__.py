@@ -1,0 +1,26 @@
+"""ORM tables, one file per aggregate. Importing this package registers them all."""
+
+from kizuna.models.activity import ChannelActivity
+from kizuna.models.auth import ApiKey, ConsoleSession, ConsoleUser
+from kizuna.models.base import Base
+from kizuna.models.catalog import Location, Product
+from kizuna.models.event import DedupKey, Event, IngestTally, QuarantinedEvent
+from kizuna.models.pipeline import ConsumerOffset, DeadLetter
+from kizuna.models.source import Source
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "ChannelActivity",
+    "ConsoleSession",
+    "ConsoleUser",
+    "ConsumerOffset",
+    "DeadLetter",
+    "DedupKey",
+    "Event",
+    "IngestTally",
+    "Location",
+    "Product",
+    "QuarantinedEvent",
+    "Source",
+]

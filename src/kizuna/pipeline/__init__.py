@@ -1,0 +1,1 @@
+"""The event log, its consumers, their offsets, retries and dead letters."""

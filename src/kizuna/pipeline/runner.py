@@ -1,0 +1,207 @@
+"""Runs consumers over the log: in order per partition, retries with backoff, dead letters.
+
+Each consumer gets a thread that walks the partitions. For each partition it leases the offset
+row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several ``kizuna worker`` processes share
+partitions without ever handling one event twice), reads the next batch after the offset,
+handles it and advances the offset in the same transaction.
+
+A failing batch is replayed one event at a time; a failing event is retried with exponential
+backoff and, after ``max_attempts``, set aside in ``dead_letters`` so the partition moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Sequence
+
+from sqlalchemy import insert
+
+from kizuna.config import PipelineSettings
+from kizuna.db import Database
+from kizuna.kit.clock import utcnow
+from kizuna.metrics import DEAD_LETTERED, FAILURES, PROCESSED
+from kizuna.models import DeadLetter
+from kizuna.pipeline.consumer import Consumer
+from kizuna.pipeline.log import LoggedEvent, SqlEventLog, SqlOffsetStore
+
+log = logging.getLogger(__name__)
+
+
+class PipelineRunner:
+    def __init__(
+        self,
+        db: Database,
+        event_log: SqlEventLog,
+        offsets: SqlOffsetStore,
+        consumers: Sequence[Consumer],
+        settings: PipelineSettings,
+    ) -> None:
+        self.db = db
+        self.log = event_log
+        self.offsets = offsets
+        self.consumers = list(consumers)
+        self.settings = settings
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        with self.db.write() as session:
+            for consumer in self.consumers:
+                self.offsets.ensure(session.connection(), consumer.name, self.log.partitions)
+            session.commit()
+
+    def start(self) -> None:
+        self.prepare()
+        self._stop.clear()
+        for consumer in self.consumers:
+            thread = threading.Thread(
+                target=self._loop,
+                args=(consumer,),
+                name=f"kizuna-consumer-{consumer.name}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+
+    def wake(self) -> None:
+        """Called after each ingestion commit so in-process consumers react at once."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
+    def _loop(self, consumer: Consumer) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.run_once(consumer)
+            except Exception:
+                log.exception("consumer %s crashed a round; retrying", consumer.name)
+                handled = 0
+            if handled == 0:
+                self._wake.wait(self.settings.idle_poll_seconds)
+                self._wake.clear()
+
+    # --- one round --------------------------------------------------------------------------
+
+    def run_once(self, consumer: Consumer) -> int:
+        """Handle at most one batch per partition; returns how many events were handled."""
+        return sum(self._drain(consumer, p) for p in range(self.log.partitions))
+
+    def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Process everything currently in the log (tests and the CLI use this)."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = sum(self.run_once(c) for c in self.consumers)
+            total += handled
+            if handled == 0:
+                break
+        return total
+
+    def _drain(self, consumer: Consumer, partition: int) -> int:
+        with self.db.read() as session:
+            head = self.log.head(session.connection(), partition)
+        with self.db.write() as session:
+            conn = session.connection()
+            position = self.offsets.lease(conn, consumer.name, partition)
+            if position is None or position >= head:
+                session.rollback()
+                return 0
+            events = self.log.read(conn, partition, position, self.settings.batch_size)
+            if not events:
+                session.rollback()
+                return 0
+            try:
+                with session.begin_nested():
+                    consumer.handle(session, events)
+                self.offsets.advance(conn, consumer.name, partition, events[-1].seq)
+                session.commit()
+            except Exception:
+                session.rollback()
+                if len(events) == 1:
+                    FAILURES.labels(consumer.name).inc()
+                return self._one_by_one(consumer, partition, events)
+        PROCESSED.labels(consumer.name).inc(len(events))
+        return len(events)
+
+    def _one_by_one(self, consumer: Consumer, partition: int, events: list[LoggedEvent]) -> int:
+        handled = 0
+        for event in events:
+            if self._stop.is_set():
+                break
+            if not self._handle_with_retries(consumer, partition, event):
+                break
+            handled += 1
+        return handled
+
+    def _handle_with_retries(self, consumer: Consumer, partition: int, event: LoggedEvent) -> bool:
+        error = ""
+        for attempt in range(1, self.settings.max_attempts + 1):
+            with self.db.write() as session:
+                conn = session.connection()
+                position = self.offsets.lease(conn, consumer.name, partition)
+                if position is None or position >= event.seq:
+                    return False  # another worker holds or passed this partition
+                try:
+                    with session.begin_nested():
+                        consumer.handle(session, [event])
+                    self.offsets.advance(conn, consumer.name, partition, event.seq)
+                    session.commit()
+                    PROCESSED.labels(consumer.name).inc()
+                    return True
+                except Exception as exc:
+                    session.rollback()
+                    FAILURES.labels(consumer.name).inc()
+                    error = "".join(traceback.format_exception_only(exc)).strip()
+                    log.warning(
+                        "consumer %s failed on seq %s (attempt %s): %s",
+                        consumer.name,
+                        event.seq,
+                        attempt,
+                        error,
+                    )
+            if attempt < self.settings.max_attempts:
+                delay = min(
+                    self.settings.backoff_seconds * 2 ** (attempt - 1),
+                    self.settings.backoff_max_seconds,
+                )
+                if self._stop.wait(delay):
+                    return False
+        return self._dead_letter(consumer, partition, event, error)
+
+    def _dead_letter(
+        self, consumer: Consumer, partition: int, event: LoggedEvent, error: str
+    ) -> bool:
+        with self.db.write() as session:
+            conn = session.connection()
+            position = self.offsets.lease(conn, consumer.name, partition)
+            if position is None or position >= event.seq:
+                return False
+            conn.execute(
+                insert(DeadLetter).values(
+                    consumer=consumer.name,
+                    seq=event.seq,
+                    partition=partition,
+                    attempts=self.settings.max_attempts,
+                    error=error[:4000],
+                    failed_at=utcnow(),
+                    status="open",
+                )
+            )
+            self.offsets.advance(conn, consumer.name, partition, event.seq)
+            session.commit()
+        DEAD_LETTERED.labels(consumer.name).inc()
+        log.error("consumer %s dead-lettered seq %s: %s", consumer.name, event.seq, error)
+        return True

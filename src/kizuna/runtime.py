@@ -1,0 +1,58 @@
+"""The running platform: database, event log, group-commit writer, collector and consumers.
+
+``kizuna serve`` runs all of it in one process; ``kizuna worker`` runs only the consumers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from kizuna.config import Settings
+from kizuna.db import Database
+from kizuna.ingestion.directory import SourceDirectory
+from kizuna.ingestion.service import Collector
+from kizuna.ingestion.writer import GroupCommitWriter
+from kizuna.migrations import upgrade
+from kizuna.pipeline.consumer import Consumer
+from kizuna.pipeline.log import SqlEventLog, SqlOffsetStore
+from kizuna.pipeline.registry import default_consumers
+from kizuna.pipeline.runner import PipelineRunner
+
+
+class Platform:
+    def __init__(self, settings: Settings, consumers: Sequence[Consumer] | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+        self.event_log = SqlEventLog(settings.pipeline.partitions)
+        self.offsets = SqlOffsetStore()
+        self.consumers = list(consumers if consumers is not None else default_consumers())
+        self.runner = PipelineRunner(
+            self.db, self.event_log, self.offsets, self.consumers, settings.pipeline
+        )
+        self.writer = GroupCommitWriter(
+            self.db,
+            self.event_log,
+            dedup_window=timedelta(days=settings.ingestion.dedup_window_days),
+            max_group_events=settings.ingestion.max_group_events,
+            on_commit=self.runner.wake,
+        )
+        self.directory = SourceDirectory(self.db, settings.ingestion.source_cache_seconds)
+        self.collector = Collector(
+            settings.ingestion, self.writer, self.directory, settings.pipeline.partitions
+        )
+        self.consumers_in_process = settings.pipeline.in_process
+
+    def migrate(self) -> None:
+        upgrade(self.db.engine)
+
+    def start(self, *, ingestion: bool = True, consumers: bool = True) -> None:
+        if ingestion:
+            self.writer.start()
+        if consumers:
+            self.runner.start()
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.runner.stop()
+        self.db.dispose()

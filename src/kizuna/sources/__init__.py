@@ -1,0 +1,1 @@
+"""Sources: the touchpoints that send events, their write keys and tracking plans."""

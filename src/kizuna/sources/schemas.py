@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SourceKind = Literal[
+    "web", "app", "store", "call_center", "email", "social", "line", "server", "import"
+]
+PlanMode = Literal["allow", "warn", "quarantine", "reject"]
+
+
+class SourceCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: SourceKind
+
+
+class TrackingPlanIn(BaseModel):
+    mode: PlanMode
+    plan: dict[str, Any] | None = Field(
+        default=None,
+        description="`{events: {name: JSON Schema of properties}, traits: JSON Schema, "
+        "unplanned: allow|violation}`",
+    )
+
+
+class SourceOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    channel: str
+    write_key: str
+    created_at: datetime
+    revoked_at: datetime | None
+    plan_mode: str
+    plan: dict[str, Any] | None
+    plan_version: int
+
+
+class SourceList(BaseModel):
+    items: list[SourceOut]
