@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from kizuna import __version__
 from kizuna.api import api_router
@@ -76,7 +77,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     )
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for model in (*MESSAGE_TYPES.values(), BatchRequest):
+    models: list[type[BaseModel]] = [*MESSAGE_TYPES.values(), BatchRequest]
+    for model in models:
         doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(doc.pop("$defs", {}))
         schemas[model.__name__] = doc

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kizuna.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from kizuna.db import Database
+    from kizuna.runtime import Platform
 
 app = typer.Typer(
     help="Kizuna (絆): omnichannel customer-experience platform.",
@@ -31,7 +35,7 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
     return settings.model_copy(update=updates) if updates else settings
 
 
-def _platform(settings: Settings):  # type: ignore[no-untyped-def]
+def _platform(settings: Settings) -> Platform:
     from kizuna.logs import configure_logging
     from kizuna.runtime import Platform
 
@@ -135,7 +139,7 @@ def demo(
     run_demo(_settings(host, port), people=people, rate=rate)
 
 
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Database:
     from kizuna.db import Database
     from kizuna.migrations import upgrade
 

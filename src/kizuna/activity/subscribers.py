@@ -24,7 +24,7 @@ def count_activity(session: Session, events: Sequence[LoggedEvent]) -> None:
     ]
     upsert_add(
         session.connection(),
-        ChannelActivity.__table__,
+        ChannelActivity,
         ["hour", "source_id", "channel", "type"],
         rows,
     )

@@ -151,7 +151,7 @@ def _count(session: Session, entries: list[LogEntry], outcome: str) -> None:
     day = utcnow().date()
     upsert_add(
         session.connection(),
-        IngestTally.__table__,
+        IngestTally,
         ["source_id", "day", "outcome"],
         [
             {"source_id": s, "day": day, "outcome": outcome, "count": n}

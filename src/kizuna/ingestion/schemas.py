@@ -74,7 +74,7 @@ class GroupMessage(Message):
 class AliasMessage(Message):
     type: Literal["alias"] = "alias"
     previousId: Identifier
-    userId: Identifier  # type: ignore[assignment]
+    userId: Identifier
 
 
 AnyMessage = Annotated[

@@ -303,7 +303,7 @@ class GroupCommitWriter:
             for (s, o), n in sorted(merged.items())
         ]
         try:
-            upsert_add(conn, IngestTally.__table__, ["source_id", "day", "outcome"], rows)
+            upsert_add(conn, IngestTally, ["source_id", "day", "outcome"], rows)
         except Exception:
             with self._tally_lock:
                 self._tallies.update(pending)

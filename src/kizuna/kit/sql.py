@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
 
 
-def dialect_insert(conn: Connection, table: Table) -> Any:
+def table_of(model: type[DeclarativeBase]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def dialect_insert(conn: Connection, model: type[DeclarativeBase]) -> Any:
+    table = table_of(model)
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
@@ -21,7 +27,7 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
 
 def upsert_add(
     conn: Connection,
-    table: Table,
+    model: type[DeclarativeBase],
     keys: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
     counter: str = "count",
@@ -29,7 +35,8 @@ def upsert_add(
     """Insert rows, or add their ``counter`` to the existing row with the same keys."""
     if not rows:
         return
-    stmt = dialect_insert(conn, table)
+    table = table_of(model)
+    stmt = dialect_insert(conn, model)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={counter: table.c[counter] + stmt.excluded[counter]},
@@ -37,8 +44,8 @@ def upsert_add(
     conn.execute(stmt, list(rows))
 
 
-def insert_ignore(conn: Connection, table: Table, keys: Sequence[str]) -> Insert:
-    stmt: Any = dialect_insert(conn, table)
+def insert_ignore(conn: Connection, model: type[DeclarativeBase], keys: Sequence[str]) -> Insert:
+    stmt: Any = dialect_insert(conn, model)
     return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
 
 

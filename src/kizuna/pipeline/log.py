@@ -154,7 +154,7 @@ class SqlOffsetStore:
             {"consumer": consumer, "partition": p, "position": 0, "updated_at": now}
             for p in range(partitions)
         ]
-        conn.execute(insert_ignore(conn, ConsumerOffset.__table__, ["consumer", "partition"]), rows)
+        conn.execute(insert_ignore(conn, ConsumerOffset, ["consumer", "partition"]), rows)
 
     def lease(self, conn: Connection, consumer: str, partition: int) -> int | None:
         stmt = select(ConsumerOffset.position).where(
