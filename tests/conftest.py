@@ -205,3 +205,46 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.stop()
+
+
+# --- one server per backend shared by the HTTP tests ------------------------------------------
+
+
+@dataclass
+class SharedServer:
+    """A ``kizuna serve`` process kept for the whole session, with its database and an admin key.
+
+    Tests sharing it stay independent by creating their own sources (events, quarantine and
+    tallies are all per source). Source lookups are not cached (``SOURCE_CACHE_SECONDS=0``), so
+    a revoked key or a new tracking plan applies to the very next request.
+    """
+
+    server: LiveServer
+    db: Database
+    admin_key: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def shared_server(request: pytest.FixtureRequest, _templates: dict[str, str],
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    from contextlib import contextmanager
+
+    from tests.factories import make_api_key
+
+    tmp = tmp_path_factory.mktemp(f"shared-{request.param}")
+    with contextmanager(_fresh_database)(request.param, _templates, tmp) as url:
+        port = free_port()
+        env = server_env(url, KIZUNA_INGESTION__SOURCE_CACHE_SECONDS="0")
+        server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env,
+                            log_path=tmp / "server.log")
+        server.start()
+        db = Database(url)
+        try:
+            yield SharedServer(server=server, db=db, admin_key=make_api_key(db))
+        finally:
+            db.dispose()
+            server.stop()

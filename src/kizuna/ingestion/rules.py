@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from kizuna.kit.clock import as_utc, iso
+from kizuna.kit.clock import as_utc, iso, to_millis
 from kizuna.kit.ids import new_message_id
 
 # A source's kind is also the channel its events are stamped with.
@@ -121,7 +121,8 @@ def build_entry(
         message["context"] = {**batch_context, **own} if isinstance(own, dict) else batch_context
     message_id = message.get("messageId") or new_message_id()
     message["messageId"] = message_id
-    timestamp = corrected_timestamp(received_at, sent_at, original_timestamp)
+    received_at = to_millis(received_at)
+    timestamp = to_millis(corrected_timestamp(received_at, sent_at, original_timestamp))
     if original_timestamp is not None:
         message["originalTimestamp"] = iso(original_timestamp)
     if sent_at is not None:

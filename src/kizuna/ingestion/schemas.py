@@ -33,7 +33,15 @@ class Message(BaseModel):
             value = getattr(self, field)
             if value is not None and len(str(value)) > 200:
                 raise ValueError(f"{field} is longer than 200 characters")
+        for field in _COLUMN_FIELDS & type(self).model_fields.keys():
+            value = getattr(self, field)
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+                raise ValueError(f"{field} contains a NUL character")
         return self
+
+
+# Fields stored in their own columns (not only inside the JSON payload).
+_COLUMN_FIELDS = frozenset({"userId", "anonymousId", "messageId", "event", "name"})
 
 
 def _blank(value: object) -> bool:

@@ -18,7 +18,14 @@ from kizuna.errors import BadRequest, KizunaError, PayloadTooLarge, RateLimited,
 from kizuna.ingestion.directory import SourceContext, SourceDirectory
 from kizuna.ingestion.ratelimit import RateLimiter
 from kizuna.ingestion.rules import EventTooLarge, LogEntry, build_entry
-from kizuna.ingestion.schemas import MESSAGE_TYPES, BatchRequest, Message
+from kizuna.ingestion.schemas import (
+    MESSAGE_TYPES,
+    BatchRequest,
+    Message,
+    PageMessage,
+    ScreenMessage,
+    TrackMessage,
+)
 from kizuna.ingestion.writer import GroupCommitWriter, StorageUnavailable, WriteResult
 from kizuna.kit.clock import utcnow
 from kizuna.metrics import ACK_SECONDS, REJECTED_REQUESTS
@@ -148,7 +155,7 @@ class Collector:
                 entry = build_entry(
                     message,
                     message_type=model.type,  # type: ignore[attr-defined]
-                    name=getattr(model, "event", None) or getattr(model, "name", None),
+                    name=_call_name(model),
                     sent_at=model.sentAt or batch_sent_at,
                     original_timestamp=model.timestamp,
                     batch_context=batch_context,
@@ -163,6 +170,14 @@ class Collector:
                     f"Event {index} is {exc.size} bytes; the limit is {exc.limit}.",
                     code="event.too_large",
                     details={"index": index, "size": exc.size},
+                ) from exc
+            except OverflowError as exc:  # a clock correction beyond the years 1-9999
+                raise BadRequest(
+                    f"Event {index} has a timestamp that cannot be represented.",
+                    code="event.invalid",
+                    details=[
+                        {"loc": [str(index), "timestamp"], "msg": str(exc), "type": "date_range"}
+                    ],
                 ) from exc
             entries.append(entry)
         if source.plan.enforced:
@@ -191,6 +206,15 @@ class Collector:
                 code="tracking_plan.violation",
                 details=rejected,
             )
+
+
+def _call_name(model: Message) -> str | None:
+    """A track's event or a page's or screen's name; never an extra field of another call."""
+    if isinstance(model, TrackMessage):
+        return model.event
+    if isinstance(model, PageMessage | ScreenMessage):
+        return model.name
+    return None
 
 
 def _basic_write_key(header: str | None) -> str | None:

@@ -18,3 +18,8 @@ def as_utc(value: datetime) -> datetime:
 
 def iso(value: datetime) -> str:
     return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_millis(value: datetime) -> datetime:
+    """Segment's timestamps carry milliseconds; keep stored columns equal to the payload."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)

@@ -102,6 +102,7 @@ class PipelineRunner:
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Process everything currently in the log (tests and the CLI use this)."""
+        self.prepare()  # without offset rows ``lease`` finds nothing and nothing would run
         total = 0
         for _ in range(max_rounds):
             handled = sum(self.run_once(c) for c in self.consumers)

@@ -108,6 +108,12 @@ def list_dead_letters(
     return list(session.scalars(stmt))
 
 
+def count_dead_letters(session: Session, status: str = "open") -> int:
+    """How many dead letters are in ``status`` (the console overview shows the open ones)."""
+    stmt = select(func.count()).select_from(DeadLetter).where(DeadLetter.status == status)
+    return int(session.scalar(stmt) or 0)
+
+
 def _open_dead_letter(session: Session, dead_letter_id: int) -> DeadLetter:
     stmt = select(DeadLetter).where(DeadLetter.id == dead_letter_id)
     if session.get_bind().dialect.name == "postgresql":
