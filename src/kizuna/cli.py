@@ -130,8 +130,8 @@ def db_upgrade() -> None:
 def demo(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
-    people: Annotated[int, typer.Option(help="People in the demo population")] = 3000,
-    rate: Annotated[float, typer.Option(help="Simulated events per second")] = 5.0,
+    people: Annotated[int, typer.Option(min=1, help="People in the demo population")] = 3000,
+    rate: Annotated[float, typer.Option(min=0, help="Simulated events per second")] = 5.0,
 ) -> None:
     """Seed the demo retailer, serve, and simulate its customers through /v1."""
     from kizuna.demo.run import run_demo

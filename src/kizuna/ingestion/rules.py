@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from kizuna.kit.clock import as_utc, iso, to_millis
+from kizuna.kit.clock import as_utc, iso, iso_shared, to_millis
 from kizuna.kit.ids import new_message_id
 
 # A source's kind is also the channel its events are stamped with.
@@ -126,9 +126,9 @@ def build_entry(
     if original_timestamp is not None:
         message["originalTimestamp"] = iso(original_timestamp)
     if sent_at is not None:
-        message["sentAt"] = iso(sent_at)
+        message["sentAt"] = iso_shared(sent_at)
     message["timestamp"] = iso(timestamp)
-    message["receivedAt"] = iso(received_at)
+    message["receivedAt"] = iso_shared(received_at)
     user_id = _text(message.get("userId"))
     anonymous_id = _text(message.get("anonymousId"))
     payload = orjson.dumps(message)

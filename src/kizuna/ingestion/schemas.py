@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
@@ -27,13 +28,13 @@ class Message(BaseModel):
 
     @model_validator(mode="after")
     def _someone(self) -> Message:
-        if _blank(self.userId) and _blank(self.anonymousId):
+        user_id, anonymous_id = self.userId, self.anonymousId
+        if _blank(user_id) and _blank(anonymous_id):
             raise ValueError("userId or anonymousId is required")
-        for field in ("userId", "anonymousId"):
-            value = getattr(self, field)
+        for field, value in (("userId", user_id), ("anonymousId", anonymous_id)):
             if value is not None and len(str(value)) > 200:
                 raise ValueError(f"{field} is longer than 200 characters")
-        for field in _COLUMN_FIELDS & type(self).model_fields.keys():
+        for field in _column_fields(type(self)):
             value = getattr(self, field)
             if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
                 raise ValueError(f"{field} contains a NUL character")
@@ -42,6 +43,11 @@ class Message(BaseModel):
 
 # Fields stored in their own columns (not only inside the JSON payload).
 _COLUMN_FIELDS = frozenset({"userId", "anonymousId", "messageId", "event", "name"})
+
+
+@cache
+def _column_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(sorted(_COLUMN_FIELDS & model.model_fields.keys()))
 
 
 def _blank(value: object) -> bool:

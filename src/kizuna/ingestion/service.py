@@ -27,7 +27,7 @@ from kizuna.ingestion.schemas import (
     TrackMessage,
 )
 from kizuna.ingestion.writer import GroupCommitWriter, StorageUnavailable, WriteResult
-from kizuna.kit.clock import utcnow
+from kizuna.kit.clock import to_millis, utcnow
 from kizuna.metrics import ACK_SECONDS, REJECTED_REQUESTS
 
 
@@ -130,7 +130,7 @@ class Collector:
     def _entries(
         self, source: SourceContext, message_type: str | None, raw: dict[str, Any]
     ) -> list[LogEntry]:
-        received_at = utcnow()
+        received_at = to_millis(utcnow())
         if message_type is None:
             try:
                 batch = BatchRequest.model_validate(raw)
