@@ -492,7 +492,7 @@ def start_profiler(pid: int, seconds: float, out: Path, fmt: str) -> subprocess.
         print("  py-spy not found; --profile ignored", file=sys.stderr)
         return None
     cmd = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250"]
-    cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking"]
+    cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking", "--gil"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

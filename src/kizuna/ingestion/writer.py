@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from kizuna.db import Database
 from kizuna.ingestion.rules import LogEntry
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import chunks, upsert_add
+from kizuna.kit.sql import BulkInsert, chunks, upsert_add, utc_param
 from kizuna.metrics import COMMIT_SECONDS, GROUP_EVENTS, INGESTED
 from kizuna.models import DedupKey, IngestTally, QuarantinedEvent
 from kizuna.pipeline.log import SqlEventLog
@@ -33,6 +33,7 @@ from kizuna.pipeline.log import SqlEventLog
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 600.0
+_DEDUP_KEYS = BulkInsert(DedupKey, ("source_id", "message_id", "seen_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +183,11 @@ class GroupCommitWriter:
     def _transaction(self, jobs: list[_Job]) -> list[WriteResult]:
         now = utcnow()
         with self.db.engine.begin() as conn:
+            at = utc_param(conn.dialect.name)
             self.log.lock_for_append(conn)
             seen = self._recent_keys(conn, jobs, now - self.dedup_window)
-            fresh_keys: list[dict[str, object]] = []
+            seen_param = at(now)
+            fresh_keys: list[tuple[str, str, object]] = []
             expired_keys: list[dict[str, object]] = []
             to_log: list[LogEntry] = []
             to_quarantine: list[LogEntry] = []
@@ -207,13 +210,7 @@ class GroupCommitWriter:
                             }
                         )
                     else:
-                        fresh_keys.append(
-                            {
-                                "source_id": entry.source_id,
-                                "message_id": entry.message_id,
-                                "seen_at": now,
-                            }
-                        )
+                        fresh_keys.append((entry.source_id, entry.message_id, seen_param))
                     seen[key] = "recent"
                     if entry.status == "quarantine":
                         to_quarantine.append(entry)
@@ -231,8 +228,7 @@ class GroupCommitWriter:
                         quarantined=counts["quarantined"],
                     )
                 )
-            if fresh_keys:
-                conn.execute(insert(DedupKey), fresh_keys)
+            _DEDUP_KEYS.run(conn, fresh_keys)
             if expired_keys:
                 conn.execute(
                     update(DedupKey)

@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 
 from kizuna.ingestion.rules import LogEntry
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import insert_ignore
+from kizuna.kit.sql import BulkInsert, insert_ignore, utc_param
 from kizuna.models import ConsumerOffset, Event
 
 APPEND_LOCK_KEY = 7_401_932  # pg_advisory_xact_lock key that serialises appends
@@ -87,6 +87,27 @@ _EVENT_COLUMNS = (
 )
 
 
+# The columns an append writes, in the order of its rows (through the driver: the hot path).
+_APPEND = BulkInsert(
+    Event,
+    (
+        "partition",
+        "source_id",
+        "message_id",
+        "type",
+        "name",
+        "channel",
+        "user_id",
+        "anonymous_id",
+        "timestamp",
+        "received_at",
+        "status",
+        "violations",
+        "payload",
+    ),
+)
+
+
 def _row_to_event(row: Any) -> LoggedEvent:
     return LoggedEvent(*row)
 
@@ -103,25 +124,28 @@ class SqlEventLog:
     def append(self, conn: Connection, entries: Sequence[LogEntry]) -> None:
         if not entries:
             return
-        rows = [
-            {
-                "partition": e.partition,
-                "source_id": e.source_id,
-                "message_id": e.message_id,
-                "type": e.type,
-                "name": e.name,
-                "channel": e.channel,
-                "user_id": e.user_id,
-                "anonymous_id": e.anonymous_id,
-                "timestamp": e.timestamp,
-                "received_at": e.received_at,
-                "status": e.status,
-                "violations": e.violations,
-                "payload": e.payload,
-            }
-            for e in entries
-        ]
-        conn.execute(insert(Event), rows)
+        at = utc_param(conn.dialect.name)
+        _APPEND.run(
+            conn,
+            [
+                (
+                    e.partition,
+                    e.source_id,
+                    e.message_id,
+                    e.type,
+                    e.name,
+                    e.channel,
+                    e.user_id,
+                    e.anonymous_id,
+                    at(e.timestamp),
+                    at(e.received_at),
+                    e.status,
+                    e.violations,
+                    e.payload,
+                )
+                for e in entries
+            ],
+        )
 
     def read(self, conn: Connection, partition: int, after: int, limit: int) -> list[LoggedEvent]:
         stmt = (
