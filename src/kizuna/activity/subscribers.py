@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -14,13 +15,20 @@ from kizuna.pipeline.log import LoggedEvent
 
 
 def count_activity(session: Session, events: Sequence[LoggedEvent]) -> None:
-    buckets: Counter[tuple[object, str, str, str]] = Counter()
+    buckets: Counter[tuple[int, int, int, int, str, str, str]] = Counter()
     for event in events:
-        hour = event.timestamp.replace(minute=0, second=0, microsecond=0)
-        buckets[(hour, event.source_id, event.channel, event.type)] += 1
+        at = event.timestamp  # bucketed by its parts: datetime.replace is slow in bulk
+        hour = (at.year, at.month, at.day, at.hour)
+        buckets[(*hour, event.source_id, event.channel, event.type)] += 1
     rows = [
-        {"hour": hour, "source_id": source, "channel": channel, "type": kind, "count": n}
-        for (hour, source, channel, kind), n in buckets.items()
+        {
+            "hour": datetime(year, month, day, hour, tzinfo=UTC),
+            "source_id": source,
+            "channel": channel,
+            "type": kind,
+            "count": n,
+        }
+        for (year, month, day, hour, source, channel, kind), n in buckets.items()
     ]
     upsert_add(
         session.connection(),

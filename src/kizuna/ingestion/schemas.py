@@ -6,24 +6,52 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
 
 Identifier = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
+# A JSON object checked, not copied: the stored payload is the raw message, and copying nested
+# properties and context was the largest part of validation.
+JsonObject = Annotated[
+    dict[str, Any],
+    PlainValidator(_object),
+    WithJsonSchema({"type": "object", "additionalProperties": True}),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Message(BaseModel):
-    """Fields every Segment call may carry. Unknown fields are kept in the stored payload."""
+    """Fields every Segment call may carry. Unknown fields are kept in the stored payload.
 
-    model_config = ConfigDict(extra="allow")
+    Models validate; they are not what is stored (the raw message is), so extras are ignored
+    here rather than copied.
+    """
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": True})
 
     userId: Identifier | None = None
     anonymousId: Identifier | None = None
     messageId: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     timestamp: datetime | None = None
     sentAt: datetime | None = None
-    context: dict[str, Any] | None = None
-    integrations: dict[str, Any] | None = None
+    context: JsonObject | None = None
+    integrations: JsonObject | None = None
     writeKey: str | None = None
 
     @model_validator(mode="after")
@@ -56,33 +84,33 @@ def _blank(value: object) -> bool:
 
 class IdentifyMessage(Message):
     type: Literal["identify"] = "identify"
-    traits: dict[str, Any] | None = None
+    traits: JsonObject | None = None
 
 
 class TrackMessage(Message):
     type: Literal["track"] = "track"
     event: Name
-    properties: dict[str, Any] | None = None
+    properties: JsonObject | None = None
 
 
 class PageMessage(Message):
     type: Literal["page"] = "page"
     name: Name | None = None
     category: Name | None = None
-    properties: dict[str, Any] | None = None
+    properties: JsonObject | None = None
 
 
 class ScreenMessage(Message):
     type: Literal["screen"] = "screen"
     name: Name | None = None
     category: Name | None = None
-    properties: dict[str, Any] | None = None
+    properties: JsonObject | None = None
 
 
 class GroupMessage(Message):
     type: Literal["group"] = "group"
     groupId: Identifier
-    traits: dict[str, Any] | None = None
+    traits: JsonObject | None = None
 
 
 class AliasMessage(Message):
@@ -109,12 +137,12 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 class BatchRequest(BaseModel):
     """``/v1/batch`` and ``/v1/import``: up to 500 KB of messages sharing one request."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": True})
 
     batch: list[AnyMessage]
     sentAt: datetime | None = None
-    context: dict[str, Any] | None = None
-    integrations: dict[str, Any] | None = None
+    context: JsonObject | None = None
+    integrations: JsonObject | None = None
     writeKey: str | None = None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
@@ -12,6 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
+
+from kizuna.kit.clock import as_utc
 
 T = TypeVar("T")
 
@@ -59,16 +61,21 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 def utc_param(dialect_name: str) -> Callable[[datetime], Any]:
     """How a ``UtcDateTime`` value is handed to the driver directly (see ``BulkInsert``).
 
-    Byte for byte what SQLAlchemy would bind: on SQLite its DATETIME text (compared as text in
-    SQL, so the form matters), on PostgreSQL a naive UTC datetime.
+    Exactly what SQLAlchemy would bind: on SQLite its DATETIME text ``YYYY-MM-DD
+    HH:MM:SS.ffffff`` (compared as text in SQL, so the form matters), on PostgreSQL a naive UTC
+    datetime.
     """
-
-    def naive(value: datetime) -> datetime:
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
     if dialect_name == "sqlite":
-        return lambda value: naive(value).isoformat(sep=" ", timespec="microseconds")
-    return naive
+        return _sqlite_time
+    return _naive_utc
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return as_utc(value).replace(tzinfo=None)
+
+
+def _sqlite_time(value: datetime) -> str:
+    return as_utc(value).isoformat(" ", "microseconds")[:26]  # without "+00:00"
 
 
 class BulkInsert:
