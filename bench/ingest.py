@@ -371,7 +371,12 @@ def free_port() -> int:
 
 
 def start_server(
-    url: str, port: int, log_path: Path, consumers: bool, switch_ms: float | None = None
+    url: str,
+    port: int,
+    log_path: Path,
+    consumers: bool,
+    switch_ms: float | None = None,
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -381,7 +386,7 @@ def start_server(
         "KIZUNA_INGESTION__RATE_LIMIT_BURST": "1000000",
         "KIZUNA_PIPELINE__IN_PROCESS": "true" if consumers else "false",
     }
-    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     cmd = [sys.executable, "-m", "kizuna", *serve]
     if switch_ms is not None:  # what-if: the same server with another GIL switch interval
         code = (
@@ -430,6 +435,19 @@ def proc_status(pid: int, field: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (``kizuna serve --workers N`` runs N children)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += process_tree(int(child))
+    return found
 
 
 def cpu_seconds(pid: int) -> float:
@@ -492,7 +510,7 @@ def start_profiler(pid: int, seconds: float, out: Path, fmt: str) -> subprocess.
         print("  py-spy not found; --profile ignored", file=sys.stderr)
         return None
     cmd = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250"]
-    cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking", "--gil"]
+    cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking", "--idle"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -735,7 +753,7 @@ def machine_facts(pg_url: str | None) -> dict[str, Any]:
 def run_backend(
     backend: str, args: argparse.Namespace, workdir: Path, stamp: str
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"backend": backend, "servers": args.servers}
+    out: dict[str, Any] = {"backend": backend, "servers": args.servers, "workers": args.workers}
     print(f"\n[{backend}] end to end", flush=True)
     with fresh_database(backend, workdir, args.pg_url, "e2e") as url:
         write_key = prepare_database(url)
@@ -746,7 +764,9 @@ def run_backend(
                 log_path = workdir / f"server-{backend}-{i}.log"
                 # With several servers only the first runs the in-process consumers.
                 consumers = not args.no_consumers and i == 0
-                proc = start_server(url, port, log_path, consumers, args.switch_interval_ms)
+                proc = start_server(
+                    url, port, log_path, consumers, args.switch_interval_ms, args.workers
+                )
                 procs.append((proc, port, log_path))
             for proc, port, log_path in procs:
                 if not wait_ready(proc, port):
@@ -754,7 +774,7 @@ def run_backend(
                     out["failed"] = f"server did not become ready:\n{tail}"
                     print("  " + out["failed"], flush=True)
                     return out
-            pids = [proc.pid for proc, _, _ in procs]
+            pids = [pid for proc, _, _ in procs for pid in process_tree(proc.pid)]
             out["server_pids"] = pids
             base = {
                 "urls": [f"http://127.0.0.1:{port}/v1/batch" for _, port, _ in procs],
@@ -770,7 +790,7 @@ def run_backend(
             if args.profile:
                 prof_out = RESULTS / f"ingest-profile-{backend}-{stamp}.{args.profile_format}"
                 out["profile"] = str(prof_out)
-                profiler = start_profiler(pids[0], args.seconds, prof_out, args.profile_format)
+                profiler = start_profiler(pids[-1], args.seconds, prof_out, args.profile_format)
             peak = run_loadgen(
                 {**base, "phase": "peak", "seconds": args.seconds, "warmup": warmup, "seed": 1}
             )
@@ -902,7 +922,8 @@ def print_report(
     print(
         f"{args.clients} clients x {args.batch} events/request, peak {args.seconds:g} s, "
         f"half-peak {args.seconds / 2:g} s, in-process consumers "
-        f"{'off' if args.no_consumers else 'on'}, {args.servers} server process(es), "
+        f"{'off' if args.no_consumers else 'on'}, "
+        f"kizuna serve --workers {args.workers} x {args.servers} server(s), "
         f"GIL switch interval {args.switch_interval_ms or 5:g} ms, "
         "baseline = SQLAlchemy Core executemany"
     )
@@ -978,6 +999,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--no-consumers", action="store_true", help="serve with KIZUNA_PIPELINE__IN_PROCESS=false"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="kizuna serve --workers N (default: this machine's cores)",
     )
     parser.add_argument(
         "--servers",

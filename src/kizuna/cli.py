@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -65,7 +70,7 @@ def _announce_credentials(settings: Settings) -> None:
         )
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, *, pool_member: bool = False) -> None:
     import uvicorn
 
     from kizuna.app import create_app
@@ -74,29 +79,95 @@ def run_server(settings: Settings) -> None:
     from kizuna.migrations import upgrade
 
     configure_logging(settings.log_level, settings.log_json)
-    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
-    upgrade(db.engine)
-    db.dispose()
-    _announce_credentials(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
+    if not pool_member:  # the pool's parent has done this for its members
+        db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+        upgrade(db.engine)
+        db.dispose()
+        _announce_credentials(settings)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers > 1 and not pool_member:
+        _serve_pool(settings)
+        return
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+    if pool_member:  # one of several processes, each with its own socket on the same port
+        server.run(sockets=[_reuse_port_socket(settings.host, settings.port)])
+    else:
+        server.run()
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """The kernel spreads new connections across every process listening with SO_REUSEPORT.
+
+    (One socket shared by all workers lets whichever process wakes first accept every pending
+    connection, so keep-alive clients would all land on one worker.)
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _serve_pool(settings: Settings) -> None:
+    """Run ``settings.workers`` server processes; restart any that dies; stop them on a signal.
+
+    Each process runs the whole platform (its own group-commit writer and in-process consumers,
+    which share partitions safely). Metrics from all of them are summed at scrape time.
+    """
+    import structlog
+
+    log = structlog.get_logger(__name__)
+    with tempfile.TemporaryDirectory(prefix="kizuna-metrics-") as samples:
+        env = {
+            **os.environ,
+            "PROMETHEUS_MULTIPROC_DIR": samples,
+            "KIZUNA_HOST": settings.host,
+            "KIZUNA_PORT": str(settings.port),
+            "KIZUNA_WORKERS": str(settings.workers),
+        }
+        command = [sys.executable, "-m", "kizuna", "serve", "--pool-member"]
+        children = [subprocess.Popen(command, env=env) for _ in range(settings.workers)]  # noqa: S603
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        log.info("kizuna_pool_started", workers=settings.workers, pids=[c.pid for c in children])
+        while not stop.wait(1.0):
+            for index, child in enumerate(children):
+                if child.poll() is not None:
+                    log.error("kizuna_worker_exited", pid=child.pid, code=child.returncode)
+                    children[index] = subprocess.Popen(command, env=env)  # noqa: S603
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Server processes (default 1)")
+    ] = None,
+    pool_member: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Serve the API, the tracking endpoints and the console, with in-process consumers."""
-    run_server(_settings(host, port))
+    settings = _settings(host, port)
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    run_server(settings, pool_member=pool_member)
 
 
 @app.command()

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./kizuna.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes sharing the port. Python runs one core's worth of code per process, so
+    # ingestion scales with workers up to the machine's cores; each runs its own group-commit
+    # writer and in-process consumers (which share partitions safely on both databases).
+    workers: int = Field(default=1, ge=1, le=64)
     public_url: str = ""
     log_level: str = "INFO"
     log_json: bool = True

@@ -7,14 +7,16 @@ lock (which SQLite refuses with ``SQLITE_BUSY_SNAPSHOT``). PostgreSQL uses psyco
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from kizuna.kit.write_slot import WriteSlot
 
 _HOLDS_WRITE_SLOT = "kizuna_holds_write_slot"
 WRITE_SLOT_TIMEOUT = 30.0
@@ -60,20 +62,18 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    # SQLite has one writer at a time. Threads of this process queue on a lock rather than on
-    # SQLite's busy handler, which sleeps in steps of up to 100 ms: the group-commit writer can
-    # start the moment a consumer's transaction ends. The slot is taken by a writing BEGIN and
-    # given back when the connection returns to the pool (after its COMMIT or ROLLBACK) or is
-    # invalidated. Other processes on the same file still meet busy_timeout.
-    write_slot = threading.Lock()
+    # Writers queue on a slot (see kizuna.kit.write_slot) taken by a writing BEGIN and given
+    # back when the connection returns to the pool (after COMMIT or ROLLBACK) or is invalidated.
+    database = engine.url.database
+    file = Path(database) if database and database != ":memory:" else None
+    write_slot = WriteSlot(file, WRITE_SLOT_TIMEOUT)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         info = conn.connection.info  # the pooled connection's, shared with the pool events
         if mode != "DEFERRED" and not info.get(_HOLDS_WRITE_SLOT):
-            if not write_slot.acquire(timeout=WRITE_SLOT_TIMEOUT):
-                raise TimeoutError(f"no SQLite write slot within {WRITE_SLOT_TIMEOUT} s")
+            write_slot.acquire()
             info[_HOLDS_WRITE_SLOT] = True
         conn.exec_driver_sql(f"BEGIN {mode}")
 

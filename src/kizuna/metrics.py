@@ -1,8 +1,17 @@
-"""Prometheus metrics. Counters live in memory; durable per-source tallies live in the DB."""
+"""Prometheus metrics. Counters live in memory; durable per-source tallies live in the DB.
+
+With several server processes (``kizuna serve --workers N``) each process writes its samples to
+``PROMETHEUS_MULTIPROC_DIR`` and a scrape of any of them sums them all (prometheus_client's
+multiprocess mode), so ``/metrics`` never shows one worker's share as the whole.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -54,3 +63,18 @@ DEAD_LETTERED = Counter(
     ["consumer"],
     registry=REGISTRY,
 )
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What ``/metrics`` exposes: this process's registry, or every worker's samples summed."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    for collector in EXTRA_COLLECTORS:
+        registry.register(collector)
+    return registry
+
+
+# Collectors computed at scrape time (from the database), exposed once whatever the workers.
+EXTRA_COLLECTORS: list[Collector] = []

@@ -39,7 +39,11 @@ class Platform:
         )
         self.directory = SourceDirectory(self.db, settings.ingestion.source_cache_seconds)
         self.collector = Collector(
-            settings.ingestion, self.writer, self.directory, settings.pipeline.partitions
+            settings.ingestion,
+            self.writer,
+            self.directory,
+            settings.pipeline.partitions,
+            share=1 / settings.workers,  # each worker process enforces its share of the limit
         )
         self.consumers_in_process = settings.pipeline.in_process
 

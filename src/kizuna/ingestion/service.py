@@ -43,12 +43,17 @@ class Collector:
         writer: GroupCommitWriter,
         directory: SourceDirectory,
         partitions: int,
+        share: float = 1.0,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.directory = directory
         self.partitions = partitions
-        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # With N server processes each enforces 1/N of a write key's limit: the port's load
+        # balancing spreads a client's connections across them.
+        self.limiter = RateLimiter(
+            settings.rate_limit_per_second * share, settings.rate_limit_burst * share
+        )
 
     async def collect(
         self, message_type: str | None, headers: Mapping[str, str], body: AsyncIterator[bytes]

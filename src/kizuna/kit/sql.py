@@ -81,16 +81,16 @@ def _sqlite_time(value: datetime) -> str:
 class BulkInsert:
     """Multi-row ``INSERT ... VALUES (...), (...)`` through the driver, for the ingestion hot path.
 
-    Two costs made this necessary (measured in ``docs/benchmarks.md``): SQLAlchemy's per-row
-    parameter processing costs more than the insert, and a driver ``executemany`` releases and
-    re-takes the GIL for every row, so while the event loop is busy each row waits for a thread
-    switch (a 1,000-row ``executemany`` fell from 58,000 to 200 rows/s beside one busy thread;
-    multi-row statements kept 26,000). Rows are plain tuples in ``columns`` order, datetimes
-    converted by ``utc_param``. Statements hold 256, 128, ... or 1 rows, so a handful of texts
-    cover every size and stay in the driver's statement cache. Everywhere else, use SQLAlchemy.
+    Measured costs made this necessary (``docs/benchmarks.md``): SQLAlchemy's per-row parameter
+    processing cost more than the insert; a driver ``executemany`` releases and re-takes the GIL
+    for every row, so while the event loop is busy each row waits for a thread switch (a
+    1,000-row ``executemany`` fell from 58,000 to 200 rows/s beside one busy thread); and every
+    statement is such a wait, so rows go in as few statements as the driver's parameter limit
+    allows. Rows are plain tuples in ``columns`` order, datetimes converted by ``utc_param``.
+    Everywhere else, use SQLAlchemy.
     """
 
-    MAX_ROWS = 256
+    MAX_ROWS = 2000
 
     def __init__(self, model: type[DeclarativeBase], columns: Sequence[str]) -> None:
         self.table = table_of(model)
@@ -98,52 +98,30 @@ class BulkInsert:
         missing = set(self.columns) - set(self.table.c.keys())
         if missing:
             raise ValueError(f"{self.table.name} has no column(s) {sorted(missing)}")
-        self._sql: dict[tuple[str, int], str] = {}
 
     def sql(self, dialect: Dialect, rows: int) -> str:
-        text = self._sql.get((dialect.name, rows))
-        if text is None:
-            quote = dialect.identifier_preparer.quote
-            mark = "?" if dialect.paramstyle == "qmark" else "%s"
-            one = f"({', '.join([mark] * len(self.columns))})"
-            text = (
-                f"INSERT INTO {quote(self.table.name)} "
-                f"({', '.join(quote(c) for c in self.columns)}) VALUES {', '.join([one] * rows)}"
-            )
-            self._sql[(dialect.name, rows)] = text
-        return text
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        one = f"({', '.join([mark] * len(self.columns))})"
+        return (
+            f"INSERT INTO {quote(self.table.name)} "
+            f"({', '.join(quote(c) for c in self.columns)}) VALUES {', '.join([one] * rows)}"
+        )
 
     def chunk(self, dialect: Dialect) -> int:
-        """Rows per full statement: a power of two within the driver's bound-parameter limit."""
-        rows = self.MAX_ROWS
-        while rows > 1 and rows * len(self.columns) > parameter_limit(dialect):
-            rows //= 2
-        return rows
+        """Rows per statement within the driver's bound-parameter limit."""
+        return max(1, min(self.MAX_ROWS, parameter_limit(dialect) // len(self.columns)))
 
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert ``rows`` in their order (so an autoincrement key follows it)."""
-        start = 0
-        for size in statement_sizes(len(rows), self.chunk(conn.dialect)):
+        size = self.chunk(conn.dialect)
+        for start in range(0, len(rows), size):
             part = rows[start : start + size]
-            start += size
             params = tuple(value for row in part for value in row)
-            conn.exec_driver_sql(self.sql(conn.dialect, size), params)
+            conn.exec_driver_sql(self.sql(conn.dialect, len(part)), params)
 
 
 def parameter_limit(dialect: Dialect) -> int:
     if dialect.name == "sqlite":
         return 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
     return 65_535
-
-
-def statement_sizes(count: int, chunk: int) -> list[int]:
-    """``count`` in full chunks, then powers of two: (700, 256) -> [256, 256, 128, 32, 16, 8, 4]."""
-    sizes = [chunk] * (count // chunk)
-    rest = count % chunk
-    bit = chunk
-    while rest:
-        bit //= 2
-        if rest >= bit:
-            sizes.append(bit)
-            rest -= bit
-    return sizes

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from kizuna.kit.responses import JSONResponse
-from kizuna.metrics import REGISTRY
+from kizuna.metrics import EXTRA_COLLECTORS, REGISTRY, scrape_registry
 from kizuna.migrations import is_current
 from kizuna.pipeline.service import consumer_states
 from kizuna.runtime import Platform
@@ -60,7 +60,7 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics")
 async def metrics() -> Response:
     """Prometheus text exposition."""
-    body = await run_in_threadpool(generate_latest, REGISTRY)
+    body = await run_in_threadpool(generate_latest, scrape_registry())
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -90,3 +90,4 @@ class PipelineLagCollector(Collector):
 
 LAG_COLLECTOR = PipelineLagCollector()
 REGISTRY.register(LAG_COLLECTOR)
+EXTRA_COLLECTORS.append(LAG_COLLECTOR)

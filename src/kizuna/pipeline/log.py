@@ -63,6 +63,8 @@ class EventLog(Protocol):
 class OffsetStore(Protocol):
     def ensure(self, conn: Connection, consumer: str, partitions: int) -> None: ...
 
+    def position(self, conn: Connection, consumer: str, partition: int) -> int | None: ...
+
     def lease(self, conn: Connection, consumer: str, partition: int) -> int | None: ...
 
     def advance(self, conn: Connection, consumer: str, partition: int, position: int) -> None: ...
@@ -175,7 +177,7 @@ class SqlEventLog:
         rows = conn.exec_driver_sql(sql, (partition, after, limit))
         at = _utc_reader(dialect.name)
         return [
-            LoggedEvent(*row[:9], at(row[9]), at(row[10]), row[11], row[12])
+            LoggedEvent._make((*row[:9], at(row[9]), at(row[10]), row[11], row[12]))
             for row in rows.fetchall()
         ]
 
@@ -202,6 +204,14 @@ class SqlOffsetStore:
             for p in range(partitions)
         ]
         conn.execute(insert_ignore(conn, ConsumerOffset, ["consumer", "partition"]), rows)
+
+    def position(self, conn: Connection, consumer: str, partition: int) -> int | None:
+        """The committed offset, without taking the partition (None: no such consumer)."""
+        stmt = select(ConsumerOffset.position).where(
+            ConsumerOffset.consumer == consumer, ConsumerOffset.partition == partition
+        )
+        position = conn.execute(stmt).scalar()
+        return None if position is None else int(position)
 
     def lease(self, conn: Connection, consumer: str, partition: int) -> int | None:
         stmt = select(ConsumerOffset.position).where(

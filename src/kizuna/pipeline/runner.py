@@ -112,17 +112,20 @@ class PipelineRunner:
         return total
 
     def _drain(self, consumer: Consumer, partition: int) -> int:
+        # Read before taking the write transaction: on SQLite it is the one write slot that
+        # ingestion's group commit also needs, so it is held for the handling alone.
         with self.db.read() as session:
-            head = self.log.head(session.connection(), partition)
-        with self.db.write() as session:
             conn = session.connection()
-            position = self.offsets.lease(conn, consumer.name, partition)
-            if position is None or position >= head:
-                session.rollback()
+            position = self.offsets.position(conn, consumer.name, partition)
+            if position is None:
                 return 0
             events = self.log.read(conn, partition, position, self.settings.batch_size)
-            if not events:
-                session.rollback()
+        if not events:
+            return 0
+        with self.db.write() as session:
+            conn = session.connection()
+            if self.offsets.lease(conn, consumer.name, partition) != position:
+                session.rollback()  # another worker holds or moved this partition
                 return 0
             try:
                 with session.begin_nested():
