@@ -12,7 +12,7 @@ import httpx
 from kizuna.db import Database
 from tests.conftest import LiveServer, free_port, server_env
 from tests.factories import make_api_key, make_source
-from tests.support import eventually, events_of
+from tests.support import events_of, eventually
 
 
 def _pool(database_url: str, tmp_path: Path, workers: int) -> LiveServer:

@@ -85,6 +85,13 @@ def error_response(exc: KizunaError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
+def tracking_error_response(exc: KizunaError) -> JSONResponse:
+    """The Tracking API's errors also carry Segment's top-level ``success``, ``code`` and
+    ``message``, which Segment's own libraries read to report a refusal."""
+    body = {"success": False, "code": exc.code, "message": exc.message, **exc.body()}
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
 _HTTP_CODES = {
     401: "auth.required",
     403: "auth.forbidden",
@@ -96,7 +103,9 @@ _HTTP_CODES = {
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KizunaError)
-    async def _kizuna(_: Request, exc: KizunaError) -> JSONResponse:
+    async def _kizuna(request: Request, exc: KizunaError) -> JSONResponse:
+        if request.url.path.startswith("/v1/"):
+            return tracking_error_response(exc)
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
