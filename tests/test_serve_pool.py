@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,10 +42,12 @@ def _ready(url: str) -> bool:
 
 
 def _accepted(metrics: str, source_id: str) -> float:
-    pattern = rf'kizuna_ingest_events_total{{[^}}]*outcome="accepted"[^}}]*source="{source_id}"[^}}]*}} (\S+)'
-    alt = rf'kizuna_ingest_events_total{{[^}}]*source="{source_id}"[^}}]*outcome="accepted"[^}}]*}} (\S+)'
-    found = re.findall(pattern, metrics) + re.findall(alt, metrics)
-    return sum(float(v) for v in found)
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("kizuna_ingest_events_total{") and f'source="{source_id}"' in line \
+                and 'outcome="accepted"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def test_two_workers_share_the_port_and_sum_their_metrics(

@@ -120,8 +120,8 @@ def _reuse_port_socket(host: str, port: int) -> socket.socket:
 def _serve_pool(settings: Settings) -> None:
     """Run ``settings.workers`` server processes; restart any that dies; stop them on a signal.
 
-    Each process runs the whole platform (its own group-commit writer and in-process consumers,
-    which share partitions safely). Metrics from all of them are summed at scrape time.
+    Each process has its own group-commit writer; the first also runs the in-process consumers.
+    Metrics from all of them are summed at scrape time.
     """
     import structlog
 
@@ -135,7 +135,12 @@ def _serve_pool(settings: Settings) -> None:
             "KIZUNA_WORKERS": str(settings.workers),
         }
         command = [sys.executable, "-m", "kizuna", "serve", "--pool-member"]
-        children = [subprocess.Popen(command, env=env) for _ in range(settings.workers)]  # noqa: S603
+        # The first member runs the in-process consumers; more would only queue for the same
+        # partitions (and, on SQLite, for the one write transaction ingestion needs).
+        envs = [env] + [
+            {**env, "KIZUNA_PIPELINE__IN_PROCESS": "false"} for _ in range(settings.workers - 1)
+        ]
+        children = [subprocess.Popen(command, env=e) for e in envs]  # noqa: S603
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
@@ -144,7 +149,7 @@ def _serve_pool(settings: Settings) -> None:
             for index, child in enumerate(children):
                 if child.poll() is not None:
                     log.error("kizuna_worker_exited", pid=child.pid, code=child.returncode)
-                    children[index] = subprocess.Popen(command, env=env)  # noqa: S603
+                    children[index] = subprocess.Popen(command, env=envs[index])  # noqa: S603
         for child in children:
             child.terminate()
         for child in children:

@@ -66,7 +66,9 @@ def test_every_literal_key_in_templates_and_views_is_in_the_catalog() -> None:
         ("status", ("ok", "warned", "active", "revoked")),
     ],
 )
-def test_every_name_built_from_a_prefix_has_a_translation(prefix: str, names: tuple[str, ...]) -> None:
+def test_every_name_built_from_a_prefix_has_a_translation(
+    prefix: str, names: tuple[str, ...]
+) -> None:
     catalog = _load("ja")
 
     assert [n for n in names if f"{prefix}.{n}" not in catalog] == []

@@ -39,14 +39,17 @@ def test_two_workers_handle_every_event_exactly_once(
     workers: list[Platform], db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="kizuna.pipeline.runner")
-    first, second = workers
+    first, _second = workers
     # Given both workers running while events keep arriving through the group-commit writer
     first.writer.start()
     for platform in workers:
         platform.runner.start()
     pending = [
         first.writer.submit(
-            [log_entry(f"m-{i}", anonymous_id=f"device-{i % 16}") for i in range(start, start + 100)]
+            [
+                log_entry(f"m-{i}", anonymous_id=f"device-{i % 16}")
+                for i in range(start, start + 100)
+            ]
         )
         for start in range(0, EVENTS, 100)
     ]

@@ -17,9 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.engine import Connection
 
 from kizuna.db import Database
@@ -248,21 +249,18 @@ class GroupCommitWriter:
 
     @staticmethod
     def _recent_keys(
-        conn: Connection, jobs: list[_Job], cutoff: object
+        conn: Connection, jobs: list[_Job], cutoff: datetime
     ) -> dict[tuple[str, str], str]:
         by_source: dict[str, set[str]] = {}
         for job in jobs:
             for entry in job.entries:
                 by_source.setdefault(entry.source_id, set()).add(entry.message_id)
         seen: dict[tuple[str, str], str] = {}
+        since = utc_param(conn.dialect.name)(cutoff)  # compared in the driver's own terms
         for source_id, ids in by_source.items():
-            for part in chunks(sorted(ids), 900):
-                stmt = select(DedupKey.message_id, DedupKey.seen_at).where(
-                    DedupKey.source_id == source_id, DedupKey.message_id.in_(part)
-                )
-                for message_id, seen_at in conn.execute(stmt):
-                    recent = seen_at >= cutoff  # type: ignore[operator]
-                    seen[(source_id, message_id)] = "recent" if recent else "expired"
+            for message_id, seen_at in _seen_keys(conn, source_id, sorted(ids)):
+                recent = seen_at >= since
+                seen[(source_id, message_id)] = "recent" if recent else "expired"
         return seen
 
     @staticmethod
@@ -304,3 +302,25 @@ class GroupCommitWriter:
             with self._tally_lock:
                 self._tallies.update(pending)
             raise
+
+
+def _seen_keys(conn: Connection, source_id: str, ids: list[str]) -> list[tuple[str, Any]]:
+    """``(message_id, seen_at)`` of the ids already remembered, through the driver (hot path).
+
+    ``seen_at`` comes back raw: SQLite's DATETIME text, PostgreSQL's naive UTC datetime.
+    """
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT message_id, seen_at FROM dedup_keys "
+            "WHERE source_id = %s AND message_id = ANY(%b::varchar[])"
+        )
+        return [tuple(r) for r in conn.exec_driver_sql(sql, (source_id, ids))]
+    found: list[tuple[str, Any]] = []
+    for part in chunks(ids, 900):
+        marks = ", ".join("?" * len(part))
+        sql = (
+            "SELECT message_id, seen_at FROM dedup_keys "
+            f"WHERE source_id = ? AND message_id IN ({marks})"
+        )
+        found += [(r[0], r[1]) for r in conn.exec_driver_sql(sql, (source_id, *part))]
+    return found

@@ -81,6 +81,8 @@ def _sqlite_time(value: datetime) -> str:
 class BulkInsert:
     """Multi-row ``INSERT ... VALUES (...), (...)`` through the driver, for the ingestion hot path.
 
+    On PostgreSQL the rows go in as one array per column (``unnest``): a fixed statement text,
+    where psycopg would otherwise re-parse a statement with thousands of placeholders each time.
     Measured costs made this necessary (``docs/benchmarks.md``): SQLAlchemy's per-row parameter
     processing cost more than the insert; a driver ``executemany`` releases and re-takes the GIL
     for every row, so while the event loop is busy each row waits for a thread switch (a
@@ -112,8 +114,27 @@ class BulkInsert:
         """Rows per statement within the driver's bound-parameter limit."""
         return max(1, min(self.MAX_ROWS, parameter_limit(dialect) // len(self.columns)))
 
+    def unnest_sql(self, dialect: Dialect) -> str:
+        """PostgreSQL: one array per column, so the text (and psycopg's parse of it) is fixed."""
+        quote = dialect.identifier_preparer.quote
+        arrays = ", ".join(
+            f"%b::{self.table.c[c].type.compile(dialect=dialect)}[]" for c in self.columns
+        )
+        names = ", ".join(f"c{i}" for i in range(len(self.columns)))
+        return (
+            f"INSERT INTO {quote(self.table.name)} "
+            f"({', '.join(quote(c) for c in self.columns)}) "
+            f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS r({names}, n) ORDER BY n"
+        )
+
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert ``rows`` in their order (so an autoincrement key follows it)."""
+        if not rows:
+            return
+        if conn.dialect.name == "postgresql":
+            columns = tuple(list(values) for values in zip(*rows, strict=True))
+            conn.exec_driver_sql(self.unnest_sql(conn.dialect), columns)
+            return
         size = self.chunk(conn.dialect)
         for start in range(0, len(rows), size):
             part = rows[start : start + size]
