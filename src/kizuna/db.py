@@ -44,7 +44,15 @@ def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
         )
         _configure_sqlite(engine, synchronous)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No server-side prepared statements: a generic plan chosen while a table was empty (a
+    # sequential scan) would stay cached as the table grows (seen on dedup_keys lookups).
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
