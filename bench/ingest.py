@@ -468,6 +468,27 @@ def busy_cpu_seconds() -> float:
         return 0.0
 
 
+def wait_for_consumers(port: int, timeout: float = 300.0) -> float | None:
+    """Seconds until the pipeline's lag is 0 (consumers caught up after the peak), or None."""
+    import httpx
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
+        except httpx.HTTPError:
+            text = ""
+        lags = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("kizuna_pipeline_lag_events{")
+        ]
+        if lags and sum(lags) == 0:
+            return round(time.monotonic() - started, 1)
+        time.sleep(0.5)
+    return None
+
+
 def scrape_metrics(port: int) -> dict[str, float]:
     """Group-commit figures from /metrics: mean group size and commit duration."""
     import httpx
@@ -800,6 +821,12 @@ def run_backend(
             peak["group_commit"] = [scrape_metrics(port) for _, port, _ in procs]
             out["peak"] = peak
             _print_phase(peak)
+            if peak.get("events_per_s") and not args.no_consumers:
+                # Half-peak is a steady state: let the consumers finish the peak's backlog first
+                # (they compete with ingestion for the database while they catch up).
+                drained = wait_for_consumers(procs[0][1])
+                out["consumers_caught_up_s"] = drained
+                print(f"  consumers caught up with the peak's backlog in {drained} s", flush=True)
             if peak.get("events_per_s"):
                 rate_events = peak["events_per_s"] / 2
                 half = run_loadgen(

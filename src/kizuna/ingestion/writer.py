@@ -75,11 +75,13 @@ class GroupCommitWriter:
         self._tally_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
+        self._stopping = False
 
     # --- public API -------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is None:
+            self._stopping = False
             self._thread = threading.Thread(target=self._run, name="kizuna-writer", daemon=True)
             self._thread.start()
 
@@ -122,23 +124,28 @@ class GroupCommitWriter:
             if first is None:
                 self._idle()
                 return
-            jobs = [first]
-            size = len(first.entries)
-            stop = False
-            while size < self.max_group_events:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                jobs.append(job)
-                size += len(job.entries)
-            self._commit_group(jobs)
-            if stop:
+            self._commit_group([first])
+            if self._stopping:
                 self._idle()
                 return
+
+    def _drain(self, jobs: list[_Job]) -> None:
+        """Add every request queued so far to ``jobs`` (up to the group limit).
+
+        Called once the group holds the append lock: requests that arrived while it waited for
+        the lock (another process's group commit) join this group instead of the next.
+        """
+        size = sum(len(job.entries) for job in jobs)
+        while size < self.max_group_events:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is None:
+                self._stopping = True
+                return
+            jobs.append(job)
+            size += len(job.entries)
 
     def _idle(self) -> None:
         try:
@@ -162,7 +169,7 @@ class GroupCommitWriter:
     def _commit_group(self, jobs: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            results = self._transaction(jobs)
+            results = self._transaction(jobs, drain=True)
         except Exception:
             log.exception("group commit failed; retrying its requests one by one")
             results = None
@@ -181,11 +188,13 @@ class GroupCommitWriter:
         if self.on_commit is not None:
             self.on_commit()
 
-    def _transaction(self, jobs: list[_Job]) -> list[WriteResult]:
-        now = utcnow()
-        with self.db.engine.begin() as conn:
+    def _transaction(self, jobs: list[_Job], drain: bool = False) -> list[WriteResult]:
+        with self.db.engine.begin() as conn:  # on SQLite, holds the write slot from here
             at = utc_param(conn.dialect.name)
             self.log.lock_for_append(conn)
+            if drain:
+                self._drain(jobs)
+            now = utcnow()
             seen = self._recent_keys(conn, jobs, now - self.dedup_window)
             seen_param = at(now)
             fresh_keys: list[tuple[str, str, object]] = []
