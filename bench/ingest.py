@@ -511,6 +511,9 @@ def scrape_metrics(port: int) -> dict[str, float]:
         ):
             if line.startswith(name + " "):
                 values[name] = float(line.split()[1])
+        for le in ("0.05", "0.1"):
+            if line.startswith(f'kizuna_ingest_group_commit_seconds_bucket{{le="{le}"}}'):
+                values[f"commits_le_{le}"] = float(line.split()[1])
     out: dict[str, float] = {}
     groups = values.get("kizuna_ingest_group_events_count", 0)
     if groups:
@@ -519,6 +522,9 @@ def scrape_metrics(port: int) -> dict[str, float]:
         out["mean_commit_ms"] = round(
             1000 * values["kizuna_ingest_group_commit_seconds_sum"] / groups, 2
         )
+        for le, label in (("0.05", "commits_over_50ms"), ("0.1", "commits_over_100ms")):
+            if f"commits_le_{le}" in values:
+                out[label] = groups - values[f"commits_le_{le}"]
     acks = values.get("kizuna_ingest_ack_seconds_count", 0)
     if acks:
         out["mean_server_ack_ms"] = round(1000 * values["kizuna_ingest_ack_seconds_sum"] / acks, 2)
@@ -532,6 +538,7 @@ def start_profiler(pid: int, seconds: float, out: Path, fmt: str) -> subprocess.
         return None
     cmd = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250"]
     cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking", "--idle"]
+    cmd += ["--subprocesses"]  # a pool's parent: its server and log-writer processes
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -811,7 +818,7 @@ def run_backend(
             if args.profile:
                 prof_out = RESULTS / f"ingest-profile-{backend}-{stamp}.{args.profile_format}"
                 out["profile"] = str(prof_out)
-                profiler = start_profiler(pids[-1], args.seconds, prof_out, args.profile_format)
+                profiler = start_profiler(pids[0], args.seconds, prof_out, args.profile_format)
             peak = run_loadgen(
                 {**base, "phase": "peak", "seconds": args.seconds, "warmup": warmup, "seed": 1}
             )

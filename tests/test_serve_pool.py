@@ -16,8 +16,12 @@ from tests.support import events_of, eventually
 
 def _pool(database_url: str, tmp_path: Path, workers: int) -> LiveServer:
     port = free_port()
-    server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=server_env(database_url),
-                        log_path=tmp_path / "pool.log")
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        env=server_env(database_url),
+        log_path=tmp_path / "pool.log",
+    )
     server.start = _starter(server, workers)  # type: ignore[method-assign]
     return server
 
@@ -26,11 +30,24 @@ def _starter(server: LiveServer, workers: int):  # type: ignore[no-untyped-def]
     def start(timeout: float = 60.0) -> None:
         log = server.log_path.open("ab")
         server.process = subprocess.Popen(
-            [sys.executable, "-m", "kizuna", "serve", "--host", "127.0.0.1",
-             "--port", str(server.port), "--workers", str(workers)],
-            env=server.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "kizuna",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(server.port),
+                "--workers",
+                str(workers),
+            ],
+            env=server.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         eventually(lambda: _ready(server.url), timeout=timeout, what="the pool to be ready")
+
     return start
 
 
@@ -44,8 +61,11 @@ def _ready(url: str) -> bool:
 def _accepted(metrics: str, source_id: str) -> float:
     total = 0.0
     for line in metrics.splitlines():
-        if line.startswith("kizuna_ingest_events_total{") and f'source="{source_id}"' in line \
-                and 'outcome="accepted"' in line:
+        if (
+            line.startswith("kizuna_ingest_events_total{")
+            and f'source="{source_id}"' in line
+            and 'outcome="accepted"' in line
+        ):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -61,15 +81,92 @@ def test_two_workers_share_the_port_and_sum_their_metrics(
     try:
         # When 40 events arrive, each on its own connection (so both workers take some)
         for i in range(40):
-            response = httpx.post(f"{pool.url}/v1/track", auth=(source.write_key, ""),
-                                  json={"userId": f"u{i}", "event": "Viewed", "messageId": f"m{i}"})
+            response = httpx.post(
+                f"{pool.url}/v1/track",
+                auth=(source.write_key, ""),
+                json={"userId": f"u{i}", "event": "Viewed", "messageId": f"m{i}"},
+            )
             assert response.status_code == 200, response.text
 
         # Then every event is stored once, and any scrape counts all 40
         assert sorted(e["message_id"] for e in events_of(pool.url, key, source.id)) == sorted(
-            f"m{i}" for i in range(40))
+            f"m{i}" for i in range(40)
+        )
         for _ in range(4):
             assert _accepted(httpx.get(f"{pool.url}/metrics").text, source.id) == 40
     finally:
         pool.stop()
     assert "Traceback" not in pool.log_path.read_text()
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The pool parent's child processes and their command lines (Linux /proc)."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def _lag(metrics: str) -> float | None:
+    lags = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("kizuna_pipeline_lag_events{")
+    ]
+    return sum(lags) if lags else None
+
+
+def test_a_killed_log_writer_is_restarted_and_nothing_acknowledged_is_lost_or_doubled(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    # Given a pool whose log writer, servers and consumers run in their own processes
+    source = make_source(db)
+    key = make_api_key(db)
+    pool = _pool(database_url, tmp_path, workers=2)
+    pool.start()
+    try:
+        assert pool.process is not None
+        children = _children(pool.process.pid)
+        (writer_pid,) = [p for p, c in children.items() if "--log-writer" in c]
+        assert sum("--pool-member" in c for c in children.values()) == 2
+        assert sum(c.endswith("kizuna worker ") for c in children.values()) == 1
+
+        # When events are sent (each resent until acknowledged) while the writer is killed
+        acknowledged: list[str] = []
+        for i in range(30):
+            if i == 10:
+                subprocess.run(["kill", "-9", str(writer_pid)], check=True)
+            message = {"userId": f"u{i}", "event": "Viewed", "messageId": f"m{i}"}
+
+            def sent(message: dict[str, str] = message) -> bool:
+                response = httpx.post(
+                    f"{pool.url}/v1/track", auth=(source.write_key, ""), json=message, timeout=30
+                )
+                assert response.status_code in (200, 503), response.text
+                return response.status_code == 200
+
+            eventually(sent, timeout=30, what=f"event {i} to be acknowledged")
+            acknowledged.append(f"m{i}")
+
+        # Then a new log writer runs, every acknowledged event is stored exactly once, and the
+        # consumer process has handled them all
+        assert writer_pid not in _children(pool.process.pid)
+        assert sorted(e["message_id"] for e in events_of(pool.url, key, source.id)) == sorted(
+            acknowledged
+        )
+        eventually(
+            lambda: _lag(httpx.get(f"{pool.url}/metrics").text) == 0,
+            timeout=30,
+            what="the consumers to catch up",
+        )
+    finally:
+        pool.stop()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kizuna.config import Settings, get_settings
+from kizuna.kit.heap import settle_for_serving
 
 if TYPE_CHECKING:
     from kizuna.db import Database
@@ -97,6 +98,7 @@ def run_server(settings: Settings, *, pool_member: bool = False) -> None:
         _serve_pool(settings)
         return
     server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+    settle_for_serving()
     if pool_member:  # one of several processes, each with its own socket on the same port
         server.run(sockets=[_reuse_port_socket(settings.host, settings.port)])
     else:
@@ -118,15 +120,20 @@ def _reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve_pool(settings: Settings) -> None:
-    """Run ``settings.workers`` server processes; restart any that dies; stop them on a signal.
+    """Run one log-writer process, ``settings.workers`` server processes and one consumer
+    process; restart any that dies; stop them all on a signal.
 
-    Each process has its own group-commit writer; the first also runs the in-process consumers.
-    Metrics from all of them are summed at scrape time.
+    The server processes hand their appends to the log writer over a Unix socket in the pool's
+    private directory (see ``kizuna.ingestion.writer_link``). Metrics from all of them are
+    summed at scrape time.
     """
     import structlog
 
     log = structlog.get_logger(__name__)
-    with tempfile.TemporaryDirectory(prefix="kizuna-metrics-") as samples:
+    with tempfile.TemporaryDirectory(prefix="kizuna-pool-") as private:
+        samples = os.path.join(private, "metrics")
+        os.mkdir(samples)
+        link = os.path.join(private, "writer.sock")
         env = {
             **os.environ,
             "PROMETHEUS_MULTIPROC_DIR": samples,
@@ -134,13 +141,17 @@ def _serve_pool(settings: Settings) -> None:
             "KIZUNA_PORT": str(settings.port),
             "KIZUNA_WORKERS": str(settings.workers),
         }
-        command = [sys.executable, "-m", "kizuna", "serve", "--pool-member"]
-        # The first member runs the in-process consumers; more would only queue for the same
-        # partitions (and, on SQLite, for the one write transaction ingestion needs).
-        envs = [env] + [
-            {**env, "KIZUNA_PIPELINE__IN_PROCESS": "false"} for _ in range(settings.workers - 1)
-        ]
-        children = [subprocess.Popen(command, env=e) for e in envs]  # noqa: S603
+        kizuna = [sys.executable, "-m", "kizuna"]
+        # Consumers run in a process of their own, so their work neither holds up the log
+        # writer's commits nor the servers' event loops; its polling finds new events within
+        # ``pipeline.idle_poll_seconds``.
+        alone = {**env, "KIZUNA_PIPELINE__IN_PROCESS": "false"}
+        member = {**alone, "KIZUNA_INGESTION__WRITER_SOCKET": link}
+        commands = [([*kizuna, "serve", "--log-writer", link], alone)]
+        commands += [([*kizuna, "serve", "--pool-member"], member)] * settings.workers
+        if settings.pipeline.in_process:
+            commands += [([*kizuna, "worker"], env)]
+        children = [subprocess.Popen(c, env=e) for c, e in commands]  # noqa: S603
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
@@ -148,15 +159,29 @@ def _serve_pool(settings: Settings) -> None:
         while not stop.wait(1.0):
             for index, child in enumerate(children):
                 if child.poll() is not None:
-                    log.error("kizuna_worker_exited", pid=child.pid, code=child.returncode)
-                    children[index] = subprocess.Popen(command, env=envs[index])  # noqa: S603
-        for child in children:
+                    log.error("kizuna_process_exited", pid=child.pid, code=child.returncode)
+                    command, child_env = commands[index]
+                    children[index] = subprocess.Popen(command, env=child_env)  # noqa: S603
+        for child in reversed(children):  # servers first, so the writer answers their last requests
             child.terminate()
-        for child in children:
             try:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _run_log_writer(settings: Settings, path: str) -> None:
+    from kizuna.ingestion.writer_link import run_log_writer
+    from kizuna.logs import configure_logging
+    from kizuna.runtime import Platform
+
+    configure_logging(settings.log_level, settings.log_json)
+    platform = Platform(settings)
+    settle_for_serving()
+    try:
+        run_log_writer(platform.group_commit_writer(on_commit=None), path)
+    finally:
+        platform.stop()
 
 
 @app.command()
@@ -167,11 +192,15 @@ def serve(
         int | None, typer.Option(min=1, max=64, help="Server processes (default 1)")
     ] = None,
     pool_member: Annotated[bool, typer.Option(hidden=True)] = False,
+    log_writer: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Serve the API, the tracking endpoints and the console, with in-process consumers."""
     settings = _settings(host, port)
     if workers is not None:
         settings = settings.model_copy(update={"workers": workers})
+    if log_writer is not None:  # the pool's log-writer process
+        _run_log_writer(settings, log_writer)
+        return
     run_server(settings, pool_member=pool_member)
 
 
@@ -181,6 +210,7 @@ def worker() -> None:
     settings = _settings()
     platform = _platform(settings)
     platform.start(ingestion=False, consumers=True)
+    settle_for_serving()
     typer.echo(f"worker running {len(platform.consumers)} consumers; Ctrl-C to stop", err=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

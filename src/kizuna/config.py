@@ -19,6 +19,9 @@ class IngestionSettings(BaseModel):
     rate_limit_per_second: float = 1_000.0
     rate_limit_burst: float = 2_000.0
     source_cache_seconds: float = 2.0
+    # Set by ``kizuna serve --workers N`` for its server processes: the Unix socket of the
+    # pool's log-writer process. Empty: this process commits its own groups.
+    writer_socket: str = ""
 
 
 class PipelineSettings(BaseModel):
@@ -29,6 +32,11 @@ class PipelineSettings(BaseModel):
     backoff_seconds: float = 0.2
     backoff_max_seconds: float = 10.0
     idle_poll_seconds: float = 0.2
+
+
+class IdentitySettings(BaseModel):
+    # A JSON file of identity rules (``kizuna identity rules show`` prints the defaults).
+    rules_file: str = ""
 
 
 class ConsoleSettings(BaseModel):
@@ -56,6 +64,7 @@ class Settings(BaseSettings):
     ingestion: IngestionSettings = IngestionSettings()
     pipeline: PipelineSettings = PipelineSettings()
     console: ConsoleSettings = ConsoleSettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @property
     def base_url(self) -> str:

@@ -7,6 +7,7 @@ lock (which SQLite refuses with ``SQLITE_BUSY_SNAPSHOT``). PostgreSQL uses psyco
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,13 +47,20 @@ def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
         return engine
     # No server-side prepared statements: a generic plan chosen while a table was empty (a
     # sequential scan) would stay cached as the table grows (seen on dedup_keys lookups).
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
         connect_args={"prepare_threshold": None},
     )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("kizuna_async_commit"):
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+    return engine
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
@@ -103,6 +111,7 @@ class Database:
 
     def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
         self.url = normalise_url(url)
+        self.synchronous = synchronous
         self.engine = make_engine(self.url, synchronous=synchronous)
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
@@ -120,6 +129,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def for_projections(self) -> Database:
+        """Sessions whose commits do not wait for the disk, for state rebuilt from the log.
+
+        A consumer commits its projection and its offset together, so a commit lost to a power
+        cut only replays events through idempotent handlers. Waiting for an fsync there would
+        hold the one write slot that ingestion needs. SQLite: ``synchronous=NORMAL`` on its own
+        engine (in WAL mode the next ingestion commit's fsync covers these frames too, and the
+        file is never corrupted); PostgreSQL: ``synchronous_commit = off`` for the transaction.
+        Acknowledged events are never written through this.
+        """
+        if self.dialect == "sqlite":
+            return Database(self.url, synchronous="NORMAL")
+        relaxed = copy.copy(self)
+        engine = self.engine.execution_options(kizuna_async_commit=True)
+        relaxed._write = sessionmaker(engine, expire_on_commit=False)
+        return relaxed
 
 
 def get_database(request: Request) -> Database:

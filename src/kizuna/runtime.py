@@ -1,18 +1,21 @@
 """The running platform: database, event log, group-commit writer, collector and consumers.
 
-``kizuna serve`` runs all of it in one process; ``kizuna worker`` runs only the consumers.
+``kizuna serve`` runs all of it in one process; ``kizuna worker`` runs only the consumers;
+``kizuna serve --workers N`` runs N server processes that hand their appends to one log-writer
+process (``kizuna.ingestion.writer_link``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from kizuna.config import Settings
 from kizuna.db import Database
 from kizuna.ingestion.directory import SourceDirectory
 from kizuna.ingestion.service import Collector
-from kizuna.ingestion.writer import GroupCommitWriter
+from kizuna.ingestion.writer import GroupCommitWriter, LogWriter
+from kizuna.ingestion.writer_link import RemoteWriter
 from kizuna.migrations import upgrade
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import SqlEventLog, SqlOffsetStore
@@ -26,17 +29,16 @@ class Platform:
         self.db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
         self.event_log = SqlEventLog(settings.pipeline.partitions)
         self.offsets = SqlOffsetStore()
-        self.consumers = list(consumers if consumers is not None else default_consumers())
+        self.consumers = list(consumers if consumers is not None else default_consumers(settings))
+        self.projection_db = self.db.for_projections()
         self.runner = PipelineRunner(
-            self.db, self.event_log, self.offsets, self.consumers, settings.pipeline
+            self.projection_db, self.event_log, self.offsets, self.consumers, settings.pipeline
         )
-        self.writer = GroupCommitWriter(
-            self.db,
-            self.event_log,
-            dedup_window=timedelta(days=settings.ingestion.dedup_window_days),
-            max_group_events=settings.ingestion.max_group_events,
-            on_commit=self.runner.wake,
-        )
+        self.writer: LogWriter
+        if settings.ingestion.writer_socket:
+            self.writer = RemoteWriter(settings.ingestion.writer_socket, on_commit=self.runner.wake)
+        else:
+            self.writer = self.group_commit_writer(on_commit=self.runner.wake)
         self.directory = SourceDirectory(self.db, settings.ingestion.source_cache_seconds)
         self.collector = Collector(
             settings.ingestion,
@@ -46,6 +48,15 @@ class Platform:
             share=1 / settings.workers,  # each worker process enforces its share of the limit
         )
         self.consumers_in_process = settings.pipeline.in_process
+
+    def group_commit_writer(self, on_commit: Callable[[], None] | None) -> GroupCommitWriter:
+        return GroupCommitWriter(
+            self.db,
+            self.event_log,
+            dedup_window=timedelta(days=self.settings.ingestion.dedup_window_days),
+            max_group_events=self.settings.ingestion.max_group_events,
+            on_commit=on_commit,
+        )
 
     def migrate(self) -> None:
         upgrade(self.db.engine)
@@ -59,4 +70,5 @@ class Platform:
     def stop(self) -> None:
         self.writer.stop()
         self.runner.stop()
+        self.projection_db.dispose()
         self.db.dispose()

@@ -26,7 +26,7 @@ from kizuna.ingestion.schemas import (
     ScreenMessage,
     TrackMessage,
 )
-from kizuna.ingestion.writer import GroupCommitWriter, StorageUnavailable, WriteResult
+from kizuna.ingestion.writer import LogWriter, StorageUnavailable, WriteResult
 from kizuna.kit.clock import to_millis, utcnow
 from kizuna.metrics import ACK_SECONDS, REJECTED_REQUESTS
 
@@ -40,7 +40,7 @@ class Collector:
     def __init__(
         self,
         settings: IngestionSettings,
-        writer: GroupCommitWriter,
+        writer: LogWriter,
         directory: SourceDirectory,
         partitions: int,
         share: float = 1.0,

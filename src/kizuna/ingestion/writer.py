@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.engine import Connection
@@ -47,6 +47,22 @@ class WriteResult:
 
 class StorageUnavailable(RuntimeError):
     pass
+
+
+class LogWriter(Protocol):
+    """What the collector needs: this process's ``GroupCommitWriter`` or a link to the pool's
+    log-writer process (``kizuna.ingestion.writer_link.RemoteWriter``)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def write(self, entries: Sequence[LogEntry]) -> WriteResult: ...
+
+    def tally(self, source_id: str, outcome: str, count: int = 1) -> None: ...
 
 
 @dataclass(slots=True)
@@ -109,6 +125,10 @@ class GroupCommitWriter:
     def tally(self, source_id: str, outcome: str, count: int = 1) -> None:
         """Count an outcome that never reaches the log (a rejection); flushed with a group."""
         INGESTED.labels(source_id, outcome).inc(count)
+        self.remember_tally(source_id, outcome, count)
+
+    def remember_tally(self, source_id: str, outcome: str, count: int) -> None:
+        """Keep a tally for the next commit (the metric was counted where it happened)."""
         with self._tally_lock:
             self._tallies[(source_id, outcome)] += count
 
