@@ -80,8 +80,7 @@ def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         admin.dispose()
 
 
-def _fresh_database(backend: str, templates: dict[str, str], tmp_path: Path
-                    ) -> Iterator[str]:
+def _fresh_database(backend: str, templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         target = tmp_path / "kizuna.db"
         shutil.copyfile(templates["sqlite"], target)
@@ -107,8 +106,9 @@ def _fresh_database(backend: str, templates: dict[str, str], tmp_path: Path
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, _templates: dict[str, str],
-                 tmp_path: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, _templates: dict[str, str], tmp_path: Path
+) -> Iterator[str]:
     """A freshly migrated, empty database: once on SQLite, once on PostgreSQL."""
     yield from _fresh_database(request.param, _templates, tmp_path)
 
@@ -120,8 +120,9 @@ def settings(database_url: str) -> Settings:
         log_json=False,
         sqlite_synchronous="NORMAL",
         ingestion=IngestionSettings(),
-        pipeline=PipelineSettings(partitions=4, backoff_seconds=0.01, max_attempts=3,
-                                  idle_poll_seconds=0.05),
+        pipeline=PipelineSettings(
+            partitions=4, backoff_seconds=0.01, max_attempts=3, idle_poll_seconds=0.05
+        ),
     )
 
 
@@ -154,9 +155,19 @@ class LiveServer:
     def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kizuna", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "kizuna",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -188,11 +199,13 @@ class LiveServer:
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIZUNA_")}
-    env.update({
-        "KIZUNA_DATABASE_URL": database_url,
-        "KIZUNA_LOG_JSON": "true",
-        "KIZUNA_PIPELINE__IDLE_POLL_SECONDS": "0.05",
-    })
+    env.update(
+        {
+            "KIZUNA_DATABASE_URL": database_url,
+            "KIZUNA_LOG_JSON": "true",
+            "KIZUNA_PIPELINE__IDLE_POLL_SECONDS": "0.05",
+        }
+    )
     env.update(extra)
     return env
 
@@ -200,8 +213,12 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     port = free_port()
-    server = LiveServer(url=f"http://127.0.0.1:{port}", port=port,
-                        env=server_env(database_url), log_path=tmp_path / "server.log")
+    server = LiveServer(
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        env=server_env(database_url),
+        log_path=tmp_path / "server.log",
+    )
     server.start()
     yield server
     server.stop()
@@ -229,8 +246,11 @@ class SharedServer:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def shared_server(request: pytest.FixtureRequest, _templates: dict[str, str],
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+def shared_server(
+    request: pytest.FixtureRequest,
+    _templates: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SharedServer]:
     from contextlib import contextmanager
 
     from tests.factories import make_api_key
@@ -239,8 +259,9 @@ def shared_server(request: pytest.FixtureRequest, _templates: dict[str, str],
     with contextmanager(_fresh_database)(request.param, _templates, tmp) as url:
         port = free_port()
         env = server_env(url, KIZUNA_INGESTION__SOURCE_CACHE_SECONDS="0")
-        server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env,
-                            log_path=tmp / "server.log")
+        server = LiveServer(
+            url=f"http://127.0.0.1:{port}", port=port, env=env, log_path=tmp / "server.log"
+        )
         server.start()
         db = Database(url)
         try:

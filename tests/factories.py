@@ -22,8 +22,13 @@ def make_api_key(db: Database, role: str = "admin") -> str:
         return issued.secret
 
 
-def make_console_user(db: Database, email: str = "admin@example.com", role: str = "admin",
-                      password: str = "correct horse battery staple", locale: str = "en") -> str:
+def make_console_user(
+    db: Database,
+    email: str = "admin@example.com",
+    role: str = "admin",
+    password: str = "correct horse battery staple",
+    locale: str = "en",
+) -> str:
     with db.write() as session:
         create_console_user(session, email=email, password=password, role=role, locale=locale)
         session.commit()

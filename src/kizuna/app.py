@@ -89,4 +89,3 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     }
     app.openapi_schema = schema
     return schema
-

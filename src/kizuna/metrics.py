@@ -76,5 +76,25 @@ def scrape_registry() -> CollectorRegistry:
     return registry
 
 
+IDENTITY_CHANGES = Counter(
+    "kizuna_identity_profile_changes",
+    "Profiles created, merged and split by identity resolution.",
+    ["change"],
+    registry=REGISTRY,
+)
+IDENTITY_CONFLICTS = Counter(
+    "kizuna_identity_conflicts",
+    "Evidence the identity rules refused to apply in full, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+IDENTITY_REFUSED_VALUES = Counter(
+    "kizuna_identity_refused_values",
+    "Values that did not become identifiers (blocked, unparseable, oversized), by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+
 # Collectors computed at scrape time (from the database), exposed once whatever the workers.
 EXTRA_COLLECTORS: list[Collector] = []

@@ -132,7 +132,14 @@ def test_the_chart_labels_every_third_hour_oldest_first() -> None:
     chart = hourly_chart([], NOW)
 
     assert [t.label for t in chart.x_ticks] == [
-        "12:00", "15:00", "18:00", "21:00", "00:00", "03:00", "06:00", "09:00"
+        "12:00",
+        "15:00",
+        "18:00",
+        "21:00",
+        "00:00",
+        "03:00",
+        "06:00",
+        "09:00",
     ]
     assert chart.bars == []
 

@@ -21,9 +21,7 @@ def test_a_wrong_password_is_refused_then_the_right_one_signs_in(console: Consol
     page.locator("input[name=password]").fill("not the password at all")
     page.locator("button[type=submit]").click()
 
-    expect(page.locator("#login-error")).to_have_text(
-        "The email address or password is incorrect."
-    )
+    expect(page.locator("#login-error")).to_have_text("The email address or password is incorrect.")
     expect(page.locator("input[name=email]")).to_have_value(email)
     assert page.locator("#logout").count() == 0
 

@@ -17,8 +17,9 @@ def test_the_overview_counts_accepted_duplicate_and_rejected_events_and_charts_c
     console.track(source, messageId="o-1")
     console.track(source, messageId="o-2")
     console.track(source, messageId="o-2")
-    refused = httpx.post(console.url("/v1/track"), auth=(source.write_key, ""),
-                         json={"event": "No one"})
+    refused = httpx.post(
+        console.url("/v1/track"), auth=(source.write_key, ""), json={"event": "No one"}
+    )
     assert refused.status_code == 400
 
     # When an admin opens the overview (once the consumer has counted the events)

@@ -42,15 +42,18 @@ def served(settings: Settings, db: Database) -> Iterator[Served]:
     recorder = Recorder("recorder", faults={"m-2"})
     platform = Platform(external, consumers=[recorder.consumer])
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(external, platform), host="127.0.0.1",
-                                           port=port, log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(external, platform), host="127.0.0.1", port=port, log_config=None)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     eventually(lambda: server.started, what="the in-process server to start")
     source = make_source(platform.db)
-    batch = [{"type": "track", "userId": "u1", "event": "Viewed", "messageId": f"m-{i}"}
-             for i in (1, 2, 3)]
+    batch = [
+        {"type": "track", "userId": "u1", "event": "Viewed", "messageId": f"m-{i}"}
+        for i in (1, 2, 3)
+    ]
     sent = httpx.post(f"{url}/v1/batch", auth=(source.write_key, ""), json={"batch": batch})
     assert sent.status_code == 200, sent.text
     platform.runner.run_until_idle()

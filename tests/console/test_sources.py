@@ -28,8 +28,7 @@ def test_the_sources_page_shows_the_write_key_and_ready_to_paste_snippets(
     expect(card.locator(".key")).to_have_text(source.write_key)
     expect(card.locator(".badge.status-active")).to_have_text("Active")
     expect(card.locator("[data-snippet=python] pre")).to_contain_text(
-        f"analytics.write_key = '{source.write_key}'\n"
-        f"analytics.host = '{console.server.url}'\n"
+        f"analytics.write_key = '{source.write_key}'\nanalytics.host = '{console.server.url}'\n"
     )
     expect(card.locator("[data-snippet=curl]")).to_be_hidden()
     card.locator("[role=tab]", has_text="curl").click()

@@ -38,11 +38,21 @@ class Sender(threading.Thread):
         return [f"c{self.client}-b{number}-e{i}" for i in range(BATCH)]
 
     def post(self, ids: list[str]) -> bool:
-        body = {"batch": [{"type": "track", "event": "Product Viewed", "messageId": m,
-                           "anonymousId": f"device-{self.client}"} for m in ids]}
+        body = {
+            "batch": [
+                {
+                    "type": "track",
+                    "event": "Product Viewed",
+                    "messageId": m,
+                    "anonymousId": f"device-{self.client}",
+                }
+                for m in ids
+            ]
+        }
         try:
-            response = httpx.post(f"{self.url}/v1/batch", json=body,
-                                  auth=(self.write_key, ""), timeout=10)
+            response = httpx.post(
+                f"{self.url}/v1/batch", json=body, auth=(self.write_key, ""), timeout=10
+            )
         except httpx.HTTPError:
             return False  # the server died under this request: not acknowledged
         return response.status_code == 200
@@ -60,8 +70,9 @@ class Sender(threading.Thread):
 
 
 def _stored(db: Database, source_id: str) -> Counter[str]:
-    return Counter(m for (m,) in rows(db, "SELECT message_id FROM events WHERE source_id = :s",
-                                      s=source_id))
+    return Counter(
+        m for (m,) in rows(db, "SELECT message_id FROM events WHERE source_id = :s", s=source_id)
+    )
 
 
 def test_every_acknowledged_event_survives_repeated_sigkills_exactly_once(
@@ -76,8 +87,10 @@ def test_every_acknowledged_event_survives_repeated_sigkills_exactly_once(
     # When the server is killed with SIGKILL mid-stream, several times, and restarted
     for kill in range(KILLS):
         floor = sum(len(s.acked) for s in senders) + CLIENTS * BATCH
-        eventually(lambda floor=floor: sum(len(s.acked) for s in senders) >= floor,
-                   what=f"acknowledgements before kill {kill + 1}")
+        eventually(
+            lambda floor=floor: sum(len(s.acked) for s in senders) >= floor,
+            what=f"acknowledgements before kill {kill + 1}",
+        )
         live_server.kill()
         live_server.start()
     for sender in senders:
@@ -100,6 +113,9 @@ def test_every_acknowledged_event_survives_repeated_sigkills_exactly_once(
     stored = _stored(db, source.id)
     assert set(stored) == every
     assert set(stored.values()) == {1}
-    duplicates = scalar(db, "SELECT SUM(count) FROM ingest_tallies WHERE source_id = :s "
-                            "AND outcome = 'duplicate'", s=source.id)
+    duplicates = scalar(
+        db,
+        "SELECT SUM(count) FROM ingest_tallies WHERE source_id = :s AND outcome = 'duplicate'",
+        s=source.id,
+    )
     assert duplicates >= len(acked)

@@ -14,8 +14,13 @@ from tests.support import events_of, unique
 
 
 def _client(server: SharedServer, write_key: str, errors: list[Any], **options: Any) -> Client:
-    return Client(write_key=write_key, host=server.url, on_error=lambda e, batch: errors.append(e),
-                  max_retries=2, **options)
+    return Client(
+        write_key=write_key,
+        host=server.url,
+        on_error=lambda e, batch: errors.append(e),
+        max_retries=2,
+        **options,
+    )
 
 
 def _finish(client: Client) -> None:
@@ -38,11 +43,14 @@ def _every_call(client: Client) -> dict[str, str]:
     return {msg["messageId"]: msg["type"] for _, msg in sent}
 
 
-@pytest.mark.parametrize(("kind", "options"), [
-    ("web", {}),
-    ("app", {"gzip": True}),
-    ("server", {"sync_mode": True}),
-])
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("web", {}),
+        ("app", {"gzip": True}),
+        ("server", {"sync_mode": True}),
+    ],
+)
 def test_every_call_type_lands_exactly_once_with_its_source_and_channel(
     shared_server: SharedServer, kind: str, options: dict[str, Any]
 ) -> None:
@@ -71,13 +79,16 @@ def test_a_large_flush_is_batched_and_nothing_is_lost_or_doubled(
     client = _client(shared_server, source.write_key, errors, upload_size=100)
 
     # When 1,000 events are tracked and flushed
-    ids = [client.track(f"user-{i % 37}", "Product Viewed", {"sku": f"SKU-{i}"})[1]["messageId"]
-           for i in range(1000)]
+    ids = [
+        client.track(f"user-{i % 37}", "Product Viewed", {"sku": f"SKU-{i}"})[1]["messageId"]
+        for i in range(1000)
+    ]
     _finish(client)
 
     # Then all 1,000 are stored exactly once
-    stored = [e["message_id"] for e in events_of(shared_server.url, shared_server.admin_key,
-                                                 source.id)]
+    stored = [
+        e["message_id"] for e in events_of(shared_server.url, shared_server.admin_key, source.id)
+    ]
     assert errors == []
     assert sorted(stored) == sorted(ids)
 

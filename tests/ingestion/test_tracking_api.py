@@ -16,8 +16,10 @@ from tests.support import events_of, unique
 
 CALLS: dict[str, tuple[dict[str, Any], str | None]] = {
     "identify": ({"userId": "u1", "traits": {"email": "hanako@example.jp"}}, None),
-    "track": ({"userId": "u1", "event": "Order Completed", "properties": {"total": 5400}},
-              "Order Completed"),
+    "track": (
+        {"userId": "u1", "event": "Order Completed", "properties": {"total": 5400}},
+        "Order Completed",
+    ),
     "page": ({"anonymousId": "d1", "name": "Home", "properties": {"path": "/"}}, "Home"),
     "screen": ({"userId": "u1", "name": "Cart"}, "Cart"),
     "group": ({"userId": "u1", "groupId": "g1", "traits": {"name": "ACME"}}, None),
@@ -74,9 +76,7 @@ def test_a_batch_of_every_call_type_is_stored_in_order(
     shared_server: SharedServer, path: str
 ) -> None:
     source = make_source(shared_server.db, name=unique("web"))
-    batch = [
-        {**body, "type": call, "messageId": f"{call}-1"} for call, (body, _) in CALLS.items()
-    ]
+    batch = [{**body, "type": call, "messageId": f"{call}-1"} for call, (body, _) in CALLS.items()]
 
     response = httpx.post(
         f"{shared_server.url}/v1/{path}", json={"batch": batch}, auth=(source.write_key, "")
@@ -92,8 +92,13 @@ def test_a_server_source_may_stamp_another_channel(shared_server: SharedServer) 
     source = make_source(shared_server.db, name=unique("pos-relay"), kind="server")
     batch = [
         {"type": "track", "userId": "u1", "event": "Bought", "messageId": "m-1"},
-        {"type": "track", "userId": "u1", "event": "Bought", "messageId": "m-2",
-         "context": {"channel": "call_center"}},
+        {
+            "type": "track",
+            "userId": "u1",
+            "event": "Bought",
+            "messageId": "m-2",
+            "context": {"channel": "call_center"},
+        },
     ]
 
     httpx.post(
@@ -137,8 +142,14 @@ def test_a_repeated_message_id_is_acknowledged_and_stored_once(
 
 def test_a_gzip_body_is_accepted(shared_server: SharedServer) -> None:
     source = make_source(shared_server.db, name=unique("web"))
-    body = orjson.dumps({"batch": [{"type": "track", "userId": "u1", "event": "Viewed",
-                                    "messageId": f"m-{i}"} for i in range(50)]})
+    body = orjson.dumps(
+        {
+            "batch": [
+                {"type": "track", "userId": "u1", "event": "Viewed", "messageId": f"m-{i}"}
+                for i in range(50)
+            ]
+        }
+    )
 
     response = httpx.post(
         f"{shared_server.url}/v1/batch",
@@ -170,8 +181,12 @@ def test_a_skewed_device_clock_is_corrected_on_arrival(shared_server: SharedServ
 
     httpx.post(
         f"{shared_server.url}/v1/track",
-        json={"userId": "u1", "event": "Viewed", "timestamp": "2001-01-01T00:00:00Z",
-              "sentAt": "2001-01-01T00:00:03Z"},
+        json={
+            "userId": "u1",
+            "event": "Viewed",
+            "timestamp": "2001-01-01T00:00:00Z",
+            "sentAt": "2001-01-01T00:00:03Z",
+        },
         auth=(source.write_key, ""),
     )
 

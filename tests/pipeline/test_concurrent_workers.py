@@ -62,13 +62,15 @@ def test_two_workers_handle_every_event_exactly_once(
         what="both workers to handle every event",
     )
     eventually(
-        lambda: scalar(
-            db,
-            "SELECT count(*) FROM consumer_offsets o WHERE consumer = 'exactly_once' AND "
-            "position < (SELECT coalesce(max(seq), 0) FROM events e "
-            "            WHERE e.partition = o.partition)",
-        )
-        == 0,
+        lambda: (
+            scalar(
+                db,
+                "SELECT count(*) FROM consumer_offsets o WHERE consumer = 'exactly_once' AND "
+                "position < (SELECT coalesce(max(seq), 0) FROM events e "
+                "            WHERE e.partition = o.partition)",
+            )
+            == 0
+        ),
         timeout=60,
         what="offsets to reach the heads",
     )

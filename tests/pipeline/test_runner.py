@@ -163,9 +163,7 @@ def test_a_failing_event_is_dead_lettered(
         db_with_tables,
         "SELECT consumer, seq, partition, attempts, status, error FROM dead_letters",
     )
-    assert letters == [
-        ("recorder", seq, partition, 3, "open", "RuntimeError: cannot handle m-17")
-    ]
+    assert letters == [("recorder", seq, partition, 3, "open", "RuntimeError: cannot handle m-17")]
 
 
 def test_events_after_a_dead_letter_are_still_handled_exactly_once(

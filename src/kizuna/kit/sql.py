@@ -35,15 +35,20 @@ def upsert_add(
     keys: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
     counter: str = "count",
+    replace: Sequence[str] = (),
 ) -> None:
-    """Insert rows, or add their ``counter`` to the existing row with the same keys."""
+    """Insert rows, or add their ``counter`` to the existing row with the same keys (and take
+    the new values of the ``replace`` columns)."""
     if not rows:
         return
     table = table_of(model)
     stmt = dialect_insert(conn, model)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
-        set_={counter: table.c[counter] + stmt.excluded[counter]},
+        set_={
+            counter: table.c[counter] + stmt.excluded[counter],
+            **{column: stmt.excluded[column] for column in replace},
+        },
     )
     conn.execute(stmt, list(rows))
 

@@ -5,6 +5,17 @@ from kizuna.models.auth import ApiKey, ConsoleSession, ConsoleUser
 from kizuna.models.base import Base
 from kizuna.models.catalog import Location, Product
 from kizuna.models.event import DedupKey, Event, IngestTally, QuarantinedEvent
+from kizuna.models.identity import (
+    EventEvidence,
+    EvidenceNode,
+    IdentityConflict,
+    IdentityEvidence,
+    IdentityNode,
+    IdentityRefusal,
+    Profile,
+    ProfileChange,
+    Retraction,
+)
 from kizuna.models.pipeline import ConsumerOffset, DeadLetter
 from kizuna.models.source import Source
 
@@ -18,9 +29,18 @@ __all__ = [
     "DeadLetter",
     "DedupKey",
     "Event",
+    "EventEvidence",
+    "EvidenceNode",
+    "IdentityConflict",
+    "IdentityEvidence",
+    "IdentityNode",
+    "IdentityRefusal",
     "IngestTally",
     "Location",
     "Product",
+    "Profile",
+    "ProfileChange",
     "QuarantinedEvent",
+    "Retraction",
     "Source",
 ]

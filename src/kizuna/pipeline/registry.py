@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from kizuna.activity.subscribers import CONSUMER as CHANNEL_ACTIVITY
+from kizuna.config import Settings
+from kizuna.identity.config import load_rules
+from kizuna.identity.subscribers import identity_consumer
 from kizuna.pipeline.consumer import Consumer
 
 
-def default_consumers() -> list[Consumer]:
-    return [CHANNEL_ACTIVITY]
+def default_consumers(settings: Settings) -> list[Consumer]:
+    return [CHANNEL_ACTIVITY, identity_consumer(load_rules(settings.identity.rules_file))]

@@ -1,0 +1,352 @@
+"""Every query of the identity graph (nodes, evidence, retractions, profiles)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+
+from kizuna.identity.config import IdentityRules
+from kizuna.identity.identifiers import Identifier
+from kizuna.identity.rules import Evidence, Trust
+from kizuna.kit.sql import chunks as _chunks
+from kizuna.models import (
+    Event,
+    EventEvidence,
+    EvidenceNode,
+    IdentityConflict,
+    IdentityEvidence,
+    IdentityNode,
+    Profile,
+    Retraction,
+)
+
+CHUNK = 500  # keeps IN lists well under every driver's parameter limit
+MAX_CLOSURE_NODES = 20_000
+
+
+def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    return _chunks(items, CHUNK)
+
+
+def pairs(identifiers: Iterable[Identifier]) -> bytes:
+    return orjson.dumps([[i.type, i.value] for i in identifiers])
+
+
+def unpairs(text: str) -> tuple[Identifier, ...]:
+    return tuple(Identifier(t, v) for t, v in orjson.loads(text))
+
+
+# --- nodes -----------------------------------------------------------------------------------
+
+
+def node_ids(conn: Connection, identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
+    wanted = sorted(set(identifiers))
+    found: dict[Identifier, int] = {}
+    by_type: dict[str, list[str]] = {}
+    for i in wanted:
+        by_type.setdefault(i.type, []).append(i.value)
+    for id_type, values in by_type.items():
+        for part in chunks(values):
+            for node_id, value in conn.execute(
+                select(IdentityNode.id, IdentityNode.value).where(
+                    IdentityNode.type == id_type, IdentityNode.value.in_(part)
+                )
+            ):
+                found[Identifier(id_type, value)] = node_id
+    return found
+
+
+def ensure_nodes(
+    conn: Connection, seen: dict[Identifier, tuple[datetime, datetime, int]]
+) -> dict[Identifier, int]:
+    """Node ids for every identifier (created if new), with first/last seen and counts kept."""
+    existing = node_ids(conn, seen)
+    missing = [i for i in seen if i not in existing]
+    if missing:
+        conn.execute(
+            insert(IdentityNode),
+            [
+                {
+                    "type": i.type,
+                    "value": i.value,
+                    "profile_id": None,
+                    "first_seen_at": seen[i][0],
+                    "last_seen_at": seen[i][1],
+                    "events": seen[i][2],
+                }
+                for i in missing
+            ],
+        )
+        existing.update(node_ids(conn, missing))
+    present = [i for i in seen if i not in missing]
+    if present:
+        conn.execute(
+            update(IdentityNode)
+            .where(IdentityNode.id == bindparam("node"))
+            .values(
+                first_seen_at=func.min(IdentityNode.first_seen_at, bindparam("first"))
+                if conn.dialect.name == "sqlite"
+                else func.least(IdentityNode.first_seen_at, bindparam("first")),
+                last_seen_at=func.max(IdentityNode.last_seen_at, bindparam("last"))
+                if conn.dialect.name == "sqlite"
+                else func.greatest(IdentityNode.last_seen_at, bindparam("last")),
+                events=IdentityNode.events + bindparam("n"),
+            ),
+            [
+                {"node": existing[i], "first": seen[i][0], "last": seen[i][1], "n": seen[i][2]}
+                for i in present
+            ],
+        )
+    return existing
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Observed:
+    """One piece of evidence as a batch of events saw it."""
+
+    evidence: Evidence
+    kind: str
+    first_seq: int | None
+    last_at: datetime
+    events: int
+    note: str | None = None
+
+
+def record_evidence(
+    conn: Connection, observed: Sequence[Observed], nodes: dict[Identifier, int]
+) -> tuple[dict[str, int], set[int]]:
+    """Evidence ids by key, and the ids whose place in the canonical order is new or earlier."""
+    keys = [o.evidence.key for o in observed]
+    known: dict[str, tuple[int, datetime]] = {}
+    for part in chunks(keys):
+        for ev_id, key, at in conn.execute(
+            select(IdentityEvidence.id, IdentityEvidence.key, IdentityEvidence.at).where(
+                IdentityEvidence.key.in_(part)
+            )
+        ):
+            known[key] = (ev_id, at)
+    fresh = [o for o in observed if o.evidence.key not in known]
+    if fresh:
+        conn.execute(
+            insert(IdentityEvidence),
+            [
+                {
+                    "key": o.evidence.key,
+                    "kind": o.kind,
+                    "source_id": o.evidence.source_id,
+                    "trust": o.evidence.trust,
+                    "identifiers": pairs(o.evidence.identifiers).decode(),
+                    "at": o.evidence.at,
+                    "last_seen_at": o.last_at,
+                    "first_seq": o.first_seq,
+                    "events": o.events,
+                    "profile_id": None,
+                    "note": o.note,
+                }
+                for o in fresh
+            ],
+        )
+        for part in chunks([o.evidence.key for o in fresh]):
+            for ev_id, key, at in conn.execute(
+                select(IdentityEvidence.id, IdentityEvidence.key, IdentityEvidence.at).where(
+                    IdentityEvidence.key.in_(part)
+                )
+            ):
+                known[key] = (ev_id, at)
+        conn.execute(
+            insert(EvidenceNode),
+            [
+                {"evidence_id": known[o.evidence.key][0], "node_id": nodes[i]}
+                for o in fresh
+                for i in o.evidence.identifiers
+            ],
+        )
+    dirty = {known[o.evidence.key][0] for o in fresh}
+    again = [o for o in observed if o not in fresh]
+    if again:
+        for o in again:
+            if o.evidence.at < known[o.evidence.key][1]:
+                dirty.add(known[o.evidence.key][0])
+        conn.execute(
+            update(IdentityEvidence)
+            .where(IdentityEvidence.id == bindparam("ev"))
+            .values(
+                at=bindparam("at"),
+                last_seen_at=bindparam("last"),
+                events=IdentityEvidence.events + bindparam("n"),
+            ),
+            [
+                {
+                    "ev": known[o.evidence.key][0],
+                    "at": min(o.evidence.at, known[o.evidence.key][1]),
+                    "last": o.last_at,
+                    "n": o.events,
+                }
+                for o in again
+            ],
+        )
+    return {k: v[0] for k, v in known.items()}, dirty
+
+
+def link_events(conn: Connection, rows: list[dict[str, int]]) -> None:
+    if rows:
+        conn.execute(insert(EventEvidence), rows)
+
+
+# --- the raw graph around some evidence ------------------------------------------------------
+
+
+@dataclass
+class Closure:
+    evidence: dict[int, Any]  # id -> identity_evidence row
+    nodes: dict[int, tuple[Identifier, str | None]]  # node id -> (identifier, profile id)
+    truncated: bool
+
+
+def closure(conn: Connection, evidence_ids: Iterable[int], node_ids_: Iterable[int]) -> Closure:
+    """Everything joined to the given evidence and nodes through any active or refused edge."""
+    todo_nodes = set(node_ids_)
+    todo_evidence = set(evidence_ids)
+    nodes: set[int] = set()
+    evidence: set[int] = set()
+    truncated = False
+    while todo_nodes or todo_evidence:
+        if todo_evidence:
+            evidence |= todo_evidence
+            for part in chunks(sorted(todo_evidence)):
+                for (node,) in conn.execute(
+                    select(EvidenceNode.node_id).where(EvidenceNode.evidence_id.in_(part))
+                ):
+                    if node not in nodes:
+                        todo_nodes.add(node)
+            todo_evidence = set()
+        if todo_nodes:
+            nodes |= todo_nodes
+            if len(nodes) > MAX_CLOSURE_NODES:
+                truncated = True
+                break
+            for part in chunks(sorted(todo_nodes)):
+                for (ev,) in conn.execute(
+                    select(EvidenceNode.evidence_id).where(EvidenceNode.node_id.in_(part))
+                ):
+                    if ev not in evidence:
+                        todo_evidence.add(ev)
+            todo_nodes = set()
+    rows: dict[int, Any] = {}
+    for part in chunks(sorted(evidence)):
+        for row in conn.execute(select(IdentityEvidence).where(IdentityEvidence.id.in_(part))):
+            rows[row.id] = row
+    found: dict[int, tuple[Identifier, str | None]] = {}
+    for part in chunks(sorted(nodes)):
+        for node_id, id_type, value, profile_id in conn.execute(
+            select(
+                IdentityNode.id, IdentityNode.type, IdentityNode.value, IdentityNode.profile_id
+            ).where(IdentityNode.id.in_(part))
+        ):
+            found[node_id] = (Identifier(id_type, value), profile_id)
+    return Closure(rows, found, truncated)
+
+
+# --- retractions -----------------------------------------------------------------------------
+
+
+@dataclass
+class Retracted:
+    evidence: set[int]
+    events: set[int]
+    sources: set[str]
+    links: set[frozenset[Identifier]]
+
+
+def retracted(conn: Connection) -> Retracted:
+    result = Retracted(set(), set(), set(), set())
+    for kind, target in conn.execute(select(Retraction.kind, Retraction.target)):
+        if kind == "evidence":
+            result.evidence.add(int(target))
+        elif kind == "event":
+            result.events.add(int(target))
+        elif kind == "source":
+            result.sources.add(target)
+        elif kind == "link":
+            a, b = unpairs(target)
+            result.links.add(frozenset((a, b)))
+    return result
+
+
+def supported_since(
+    conn: Connection, evidence_ids: Sequence[int], retracted_events: set[int]
+) -> dict[int, datetime | None]:
+    """For evidence some of whose events were retracted: the earliest event still standing."""
+    result: dict[int, datetime | None] = {}
+    for ev_id in evidence_ids:
+        times = [
+            at
+            for seq, at in conn.execute(
+                select(EventEvidence.seq, Event.timestamp)
+                .join(Event, Event.seq == EventEvidence.seq)
+                .where(EventEvidence.evidence_id == ev_id)
+            )
+            if seq not in retracted_events
+        ]
+        result[ev_id] = min(times) if times else None
+    return result
+
+
+def evidence_of(
+    conn: Connection, closure_: Closure, gone: Retracted, rules: IdentityRules
+) -> dict[int, Evidence]:
+    """The closure's evidence as the resolver takes it: retractions applied."""
+    touched = [
+        ev_id
+        for ev_id, row in closure_.evidence.items()
+        if row.first_seq is not None and gone.events
+    ]
+    standing = supported_since(conn, touched, gone.events) if touched else {}
+    result: dict[int, Evidence] = {}
+    for ev_id, row in closure_.evidence.items():
+        if ev_id in gone.evidence or row.source_id in gone.sources:
+            continue
+        at = row.at
+        if ev_id in standing:
+            since = standing[ev_id]
+            if since is None and row.kind == "event":
+                continue
+            at = since or at
+        identifiers = list(unpairs(row.identifiers))
+        for link in gone.links:
+            if link <= set(identifiers):
+                weaker = max(link, key=rules.sort_key)
+                identifiers.remove(weaker)
+        if not identifiers:
+            continue
+        trust: Trust = row.trust
+        result[ev_id] = Evidence(row.key, tuple(identifiers), trust, at, row.source_id)
+    return result
+
+
+# --- profiles --------------------------------------------------------------------------------
+
+
+def profiles_anchored_at(conn: Connection, node_ids_: Iterable[int]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for part in chunks(sorted(set(node_ids_))):
+        for row in conn.execute(select(Profile).where(Profile.anchor_node_id.in_(part))):
+            found[row.anchor_node_id] = row
+    return found
+
+
+def replace_conflicts(
+    conn: Connection, evidence_ids: Sequence[int], rows: list[dict[str, object]]
+) -> None:
+    for part in chunks(evidence_ids):
+        conn.execute(delete(IdentityConflict).where(IdentityConflict.evidence_id.in_(part)))
+    if rows:
+        conn.execute(insert(IdentityConflict), rows)

@@ -1,0 +1,24 @@
+"""The ``identity`` consumer: every event's identifiers resolve into profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from kizuna.identity.config import IdentityRules
+from kizuna.identity.service import resolve_events
+from kizuna.pipeline.consumer import Consumer
+from kizuna.pipeline.log import LoggedEvent
+
+
+def identity_consumer(rules: IdentityRules) -> Consumer:
+    def handle(session: Session, events: Sequence[LoggedEvent]) -> None:
+        resolve_events(session, events, rules)
+
+    return Consumer(
+        name="identity",
+        handle=handle,
+        description="Identifiers and evidence into one profile per person (rules v"
+        f"{rules.version}).",
+    )
