@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from kizuna.catalog.endpoints import router as catalog_router
+from kizuna.identity.endpoints import router as identity_router
 from kizuna.ingestion.admin_endpoints import router as ingestion_router
 from kizuna.pipeline.endpoints import router as pipeline_router
+from kizuna.profiles.endpoints import router as profiles_router
 from kizuna.sources.endpoints import router as sources_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -14,3 +16,5 @@ api_router.include_router(sources_router)
 api_router.include_router(pipeline_router)
 api_router.include_router(ingestion_router)
 api_router.include_router(catalog_router)
+api_router.include_router(profiles_router)
+api_router.include_router(identity_router)

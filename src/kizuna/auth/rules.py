@@ -11,6 +11,8 @@ SCOPES = (
     "pipeline:read",
     "pipeline:admin",
     "catalog:read",
+    "profiles:read",
+    "identity:admin",
     "keys:admin",
     "users:admin",
 )
@@ -19,9 +21,9 @@ _READ = frozenset({"events:read", "sources:read", "pipeline:read", "catalog:read
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
-    "marketer": _READ | {"sources:write"},
-    "analyst": _READ,
-    "support": frozenset({"events:read", "catalog:read"}),
+    "marketer": _READ | {"sources:write", "profiles:read"},
+    "analyst": _READ | {"profiles:read"},
+    "support": frozenset({"events:read", "catalog:read", "profiles:read"}),
     "readonly": _READ,
 }
 
