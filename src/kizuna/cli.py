@@ -33,6 +33,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+identity_app = typer.Typer(help="Identity resolution: rules and matching.", no_args_is_help=True)
+rules_app = typer.Typer(help="The identity rules (configuration as code).", no_args_is_help=True)
+identity_app.add_typer(rules_app, name="rules")
+app.add_typer(identity_app, name="identity")
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:
@@ -356,3 +360,27 @@ def users_create(
 
 def main() -> None:
     app()
+
+
+@rules_app.command("show")
+def identity_rules_show() -> None:
+    """Print the rules in force (the defaults unless KIZUNA_IDENTITY__RULES_FILE is set)."""
+    from kizuna.identity.config import load_rules
+
+    rules = load_rules(_settings().identity.rules_file)
+    typer.echo(rules.model_dump_json(indent=2))
+
+
+@rules_app.command("check")
+def identity_rules_check(path: Annotated[str, typer.Argument(help="A JSON rules file")]) -> None:
+    """Validate a rules file; exits 1 with the reasons when it is not valid."""
+    from pydantic import ValidationError
+
+    from kizuna.identity.config import load_rules
+
+    try:
+        rules = load_rules(path)
+    except (OSError, ValidationError) as exc:
+        typer.echo(f"invalid rules: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"rules version {rules.version}: valid")

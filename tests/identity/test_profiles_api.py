@@ -164,11 +164,9 @@ def test_a_merged_away_id_redirects_and_a_split_restores_it(shop: Shop) -> None:
 
 
 def test_bad_retractions_and_links_are_clear_4xx(shop: Shop) -> None:
-    post = lambda path, body: shop.client.post(
-        f"/api/v1/identity/{path}",  # noqa: E731
-        headers=shop.admin,
-        json=body,
-    )
+    def post(path: str, body: dict[str, Any]) -> Any:
+        return shop.client.post(f"/api/v1/identity/{path}", headers=shop.admin, json=body)
+
     assert error_of(post("retractions", {"kind": "event", "target": "999"})) == (
         404,
         "identity.not_found",

@@ -11,6 +11,7 @@ from kizuna.console import (
     views_events,
     views_overview,
     views_pipeline,
+    views_profiles,
     views_quarantine,
     views_sources,
 )
@@ -42,6 +43,7 @@ def mount_console(app: FastAPI) -> None:
         views_events,
         views_quarantine,
         views_pipeline,
+        views_profiles,
     ):
         console.include_router(views.router)
     console.include_router(_not_found_router())
