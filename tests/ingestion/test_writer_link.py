@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,6 +16,8 @@ from kizuna.ingestion.writer import StorageUnavailable, WriteResult
 from kizuna.ingestion.writer_link import RemoteWriter, WriterEndpoint
 from kizuna.runtime import Platform
 from tests.support import log_entry, rows, scalar
+
+T = TypeVar("T")
 
 
 class Endpoint:
@@ -56,6 +60,13 @@ def link(tmp_path: Path) -> str:
     return str(tmp_path / "writer.sock")
 
 
+def run(scenario: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the console tests' browser keeps a loop running
+    in the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, scenario).result(timeout=120)
+
+
 def logged(platform: Platform) -> list[str]:
     return [r[0] for r in rows(platform.db, "SELECT message_id FROM events ORDER BY seq")]
 
@@ -77,7 +88,7 @@ def test_a_remote_write_is_answered_after_it_is_committed(platform: Platform, li
             remote.stop()
 
     try:
-        first, second = asyncio.run(scenario())
+        first, second = run(scenario())
     finally:
         endpoint.stop()
 
@@ -106,7 +117,7 @@ def test_tallies_sent_before_the_link_is_up_are_kept_and_delivered(
             remote.stop()
             endpoint.stop()
 
-    asyncio.run(scenario())
+    run(scenario())
 
     # Then every tally reached the database once
     assert (
@@ -129,7 +140,7 @@ def test_without_a_log_writer_a_write_fails_as_storage_unavailable(link: str) ->
             remote.stop()
 
     with pytest.raises(StorageUnavailable):
-        asyncio.run(scenario())
+        run(scenario())
 
 
 def test_the_link_reconnects_when_the_log_writer_comes_back(platform: Platform, link: str) -> None:
@@ -157,7 +168,7 @@ def test_the_link_reconnects_when_the_log_writer_comes_back(platform: Platform, 
         finally:
             remote.stop()
 
-    first, down, again = asyncio.run(scenario())
+    first, down, again = run(scenario())
 
     assert first == WriteResult(accepted=1)
     assert down is False
