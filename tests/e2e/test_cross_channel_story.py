@@ -147,6 +147,6 @@ def test_browse_login_store_purchase_and_call_become_one_profile(
     ).json()["items"]
     events = [i.get("name") for i in timeline if i["kind"] == "event"]
     assert sorted(e or "" for e in events) == sorted(
-        ["", "", "", "Call Ended", "Home", "Order Completed", "Product Added"]
+        ["", "", "Call Ended", "Home", "Order Completed", "Product Added"]
     )
     assert profile["traits"]["name"]["value"] == "山田花子"
