@@ -96,6 +96,8 @@ def _write(
         if ident not in partition.component_of:
             components.append(frozenset({ident}))
     winners: list[str] = []
+    new_profiles: list[dict[str, Any]] = []
+    changed_profiles: list[dict[str, Any]] = []
     for members in components:
         candidates = sorted(
             (anchored[node_of[i]] for i in members if node_of[i] in anchored),
@@ -106,32 +108,50 @@ def _write(
             winners.append(winner.id)
             if winner.merged_into is not None:  # its anchor stands apart again: revive it
                 outcome.split.append((winner.merged_into, winner.id))
+            if (winner.merged_into, winner.identifiers, winner.rules_version) != (
+                None,
+                len(members),
+                rules.version,
+            ):
+                changed_profiles.append(_profile_state(winner.id, None, len(members), now, rules))
             for loser in candidates[1:]:
                 if loser.merged_into != winner.id:
                     outcome.merged.append((winner.id, loser.id))
-            _set_profile(conn, winner.id, None, len(members), now, rules)
-            for loser in candidates[1:]:
-                _set_profile(conn, loser.id, winner.id, 0, now, rules)
+                    changed_profiles.append(_profile_state(loser.id, winner.id, 0, now, rules))
         else:
             anchor = min(members, key=rules.sort_key)
             profile_id = new_id("prof")
-            conn.execute(
-                insert(Profile).values(
-                    id=profile_id,
-                    anchor_node_id=node_of[anchor],
-                    created_at=now,
-                    updated_at=now,
-                    merged_into=None,
-                    merges=0,
-                    identifiers=len(members),
-                    rules_version=rules.version,
-                )
+            new_profiles.append(
+                {
+                    "id": profile_id,
+                    "anchor_node_id": node_of[anchor],
+                    "created_at": now,
+                    "updated_at": now,
+                    "merged_into": None,
+                    "merges": 0,
+                    "identifiers": len(members),
+                    "rules_version": rules.version,
+                }
             )
             winners.append(profile_id)
             outcome.created.append(profile_id)
             # A component cut off from a profile that was not anchored in it: a split.
             before = {previous_owner[node_of[i]] for i in members} - {None}
             outcome.split += [(str(p), profile_id) for p in sorted(before, key=str)]
+    if new_profiles:
+        conn.execute(insert(Profile), new_profiles)
+    if changed_profiles:
+        conn.execute(
+            update(Profile)
+            .where(Profile.id == bindparam("profile"))
+            .values(
+                merged_into=bindparam("into"),
+                identifiers=bindparam("count"),
+                updated_at=bindparam("at"),
+                rules_version=bindparam("version"),
+            ),
+            changed_profiles,
+        )
     # Nodes and evidence follow their component's profile.
     component_index = {i: n for n, members in enumerate(components) for i in members}
     moved_nodes = [
@@ -169,24 +189,20 @@ def _first(identifiers_json: str) -> Identifier:
     return unpairs(identifiers_json)[0]
 
 
-def _set_profile(
-    conn: Connection,
+def _profile_state(
     profile_id: str,
     merged_into: str | None,
     identifiers: int,
     now: datetime,
     rules: IdentityRules,
-) -> None:
-    conn.execute(
-        update(Profile)
-        .where(Profile.id == profile_id)
-        .values(
-            merged_into=merged_into,
-            identifiers=identifiers,
-            updated_at=now,
-            rules_version=rules.version,
-        )
-    )
+) -> dict[str, Any]:
+    return {
+        "profile": profile_id,
+        "into": merged_into,
+        "count": identifiers,
+        "at": now,
+        "version": rules.version,
+    }
 
 
 def _record_conflicts(

@@ -68,8 +68,8 @@ def ensure_nodes(
     existing = node_ids(conn, seen)
     missing = [i for i in seen if i not in existing]
     if missing:
-        conn.execute(
-            insert(IdentityNode),
+        created = conn.execute(
+            insert(IdentityNode).returning(IdentityNode.id, IdentityNode.type, IdentityNode.value),
             [
                 {
                     "type": i.type,
@@ -82,7 +82,7 @@ def ensure_nodes(
                 for i in missing
             ],
         )
-        existing.update(node_ids(conn, missing))
+        existing.update({Identifier(t, v): node_id for node_id, t, v in created})
     present = [i for i in seen if i not in missing]
     if present:
         conn.execute(
@@ -135,8 +135,10 @@ def record_evidence(
             known[key] = (ev_id, at)
     fresh = [o for o in observed if o.evidence.key not in known]
     if fresh:
-        conn.execute(
-            insert(IdentityEvidence),
+        created = conn.execute(
+            insert(IdentityEvidence).returning(
+                IdentityEvidence.id, IdentityEvidence.key, IdentityEvidence.at
+            ),
             [
                 {
                     "key": o.evidence.key,
@@ -154,13 +156,8 @@ def record_evidence(
                 for o in fresh
             ],
         )
-        for part in chunks([o.evidence.key for o in fresh]):
-            for ev_id, key, at in conn.execute(
-                select(IdentityEvidence.id, IdentityEvidence.key, IdentityEvidence.at).where(
-                    IdentityEvidence.key.in_(part)
-                )
-            ):
-                known[key] = (ev_id, at)
+        for ev_id, key, at in created:
+            known[key] = (ev_id, at)
         conn.execute(
             insert(EvidenceNode),
             [
