@@ -83,7 +83,8 @@ def ensure_nodes(
             ],
         )
         existing.update({Identifier(t, v): node_id for node_id, t, v in created})
-    present = [i for i in seen if i not in missing]
+    absent = set(missing)
+    present = [i for i in seen if i not in absent]
     if present:
         conn.execute(
             update(IdentityNode)
@@ -167,7 +168,8 @@ def record_evidence(
             ],
         )
     dirty = {known[o.evidence.key][0] for o in fresh}
-    again = [o for o in observed if o not in fresh]
+    fresh_keys = {o.evidence.key for o in fresh}
+    again = [o for o in observed if o.evidence.key not in fresh_keys]
     if again:
         for o in again:
             if o.evidence.at < known[o.evidence.key][1]:
