@@ -384,3 +384,26 @@ def identity_rules_check(path: Annotated[str, typer.Argument(help="A JSON rules 
         typer.echo(f"invalid rules: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"rules version {rules.version}: valid")
+
+
+@rules_app.command("dry-run")
+def identity_rules_dry_run(
+    path: Annotated[str, typer.Argument(help="The proposed rules (JSON)")],
+) -> None:
+    """Resolve history under the proposed rules and say what would merge or split."""
+    import dataclasses
+    import json
+
+    from kizuna.db import Database
+    from kizuna.identity.config import load_rules
+    from kizuna.identity.dryrun import dry_run
+
+    settings = _settings()
+    proposed = load_rules(path)
+    db = Database(settings.database_url)
+    try:
+        with db.engine.connect() as conn:
+            result = dry_run(conn, load_rules(settings.identity.rules_file), proposed)
+    finally:
+        db.dispose()
+    typer.echo(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False))

@@ -187,3 +187,57 @@ def test_bad_retractions_and_links_are_clear_4xx(shop: Shop) -> None:
         400,
         "identity.bad_identifier",
     )
+
+
+def test_a_rules_dry_run_says_what_would_merge_and_split_and_changes_nothing(shop: Shop) -> None:
+    # Given two customers kept apart by the unique user_id rule, and one with two browsers
+    shop.send(
+        shop.crm,
+        {
+            "type": "identify",
+            "userId": "u1",
+            "traits": {"email": "shared@x.jp"},
+            "timestamp": "2026-11-01T09:00:00Z",
+        },
+        {
+            "type": "identify",
+            "userId": "u2",
+            "traits": {"email": "shared@x.jp"},
+            "timestamp": "2026-11-01T10:00:00Z",
+        },
+    )
+    shop.send(
+        shop.web,
+        {
+            "type": "identify",
+            "userId": "u3",
+            "anonymousId": "laptop",
+            "timestamp": "2026-11-01T09:00:00Z",
+        },
+        {
+            "type": "identify",
+            "userId": "u3",
+            "anonymousId": "phone",
+            "timestamp": "2026-11-01T10:00:00Z",
+        },
+    )
+    before = shop.get("/identity/conflicts").json()["items"]
+
+    # When rules without unique types and with one anonymous id per profile are tried
+    tried = shop.client.post(
+        "/api/v1/identity/rules/dry-run",
+        headers=shop.admin,
+        json={"version": 2, "unique": [], "limits": {"anonymous_id": {"values": 1}}},
+    )
+
+    # Then u1 and u2 would merge, u3's second browser would split off, and nothing changed
+    assert tried.status_code == 200, tried.text
+    result = tried.json()
+    assert (result["would_merge"], result["would_split"]) == (1, 1)
+    assert result["conflicts_before"] == {"identity.unique_conflict": 1}
+    assert result["conflicts_after"] == {"identity.limit_exceeded": 1}
+    assert shop.get("/identity/conflicts").json()["items"] == before
+    bad = shop.client.post(
+        "/api/v1/identity/rules/dry-run", headers=shop.admin, json={"unique": ["passport"]}
+    )
+    assert error_of(bad) == (400, "request.invalid")

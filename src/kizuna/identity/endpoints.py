@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from kizuna.auth.service import Principal
 from kizuna.db import ReadSessionDep, SessionDep
 from kizuna.identity import service
 from kizuna.identity.config import IdentityRules, load_rules
+from kizuna.identity.dryrun import dry_run
 from kizuna.identity.resolution import Outcome
 from kizuna.models import IdentityConflict, IdentityRefusal
 
@@ -134,3 +136,12 @@ def list_refusals(
             for r in rows
         ]
     }
+
+
+@router.post("/rules/dry-run")
+def rules_dry_run(
+    proposed: IdentityRules, _: CanAdmin, session: ReadSessionDep, rules: RulesDep
+) -> dict[str, Any]:
+    """Resolve history under proposed rules (nothing is written): profiles that would merge
+    or split, and how the conflicts would change."""
+    return dataclasses.asdict(dry_run(session.connection(), rules, proposed))
