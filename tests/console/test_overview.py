@@ -27,8 +27,13 @@ def test_the_overview_counts_accepted_duplicate_and_rejected_events_and_charts_c
     console.sign_in()
 
     def charted() -> bool:
+        # (The rejection is written with the writer's next housekeeping round, up to a
+        # second after the last request: reload until the page has both.)
         page = console.open("/console/")
-        return page.locator("rect[data-channel='web']").count() > 0
+        rejected = page.locator("tr", has_text="Web shop").locator("td.outcome-rejected")
+        return page.locator("rect[data-channel='web']").count() > 0 and (
+            rejected.count() == 1 and rejected.inner_text() == "1"
+        )
 
     wait_until(charted)
     row = console.page.locator("tr", has_text="Web shop")
