@@ -159,6 +159,13 @@ def test_a_merged_away_id_redirects_and_a_split_restores_it(shop: Shop) -> None:
     )
     assert retracted.status_code == 201, retracted.text
     assert retracted.json()["split"] == [[anon, known]]
+    shop.platform.runner.run_until_idle()  # the split event passes through the pipeline too
+    split_events = [
+        e
+        for e in shop.get("/events", source="kizuna").json()["items"]
+        if e["name"] == "profile.split"
+    ]
+    assert len(split_events) == 1
     assert shop.get("/profiles/lookup", type="user_id", value="u-1").json()["id"] == known
     assert shop.get(f"/profiles/{known}").status_code == 200
 

@@ -144,6 +144,20 @@ def test_a_person_across_channels_becomes_one_profile(platform: Platform) -> Non
         p=ann,
     )
     assert merged and {kind for _, kind, _ in merged} == {"merged"}
+    # and each merge is also an event in the log, from the system source, for later consumers
+    emitted = rows(
+        platform.db,
+        "SELECT source_id, name, payload FROM events WHERE name = 'profile.merged' ORDER BY seq",
+    )
+    survivors_and_merged = {(s, m) for s, kind, m in merged if s == ann}
+    assert {
+        (
+            __import__("json").loads(p)["properties"]["profile_id"],
+            __import__("json").loads(p)["properties"]["merged_profile_id"],
+        )
+        for _, _, p in emitted
+    } == survivors_and_merged
+    assert {source for source, _, _ in emitted} == {"kizuna"}
 
 
 def test_a_client_cannot_merge_two_known_customers(platform: Platform) -> None:
@@ -186,7 +200,7 @@ def test_retracting_the_evidence_splits_and_restores_the_profiles(platform: Plat
 
     # When that event is retracted
     with platform.db.write() as session:
-        seq = scalar(platform.db, "SELECT max(seq) FROM events")
+        seq = scalar(platform.db, "SELECT max(seq) FROM events WHERE source_id <> 'kizuna'")
         outcome = retract(
             session, RULES, kind="event", target=str(seq), reason="kiosk error", actor="test"
         )

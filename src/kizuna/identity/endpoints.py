@@ -70,7 +70,11 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
 
 @router.post("/retractions", response_model=OutcomeOut, status_code=201)
 def retract(
-    body: RetractionIn, principal: CanAdmin, session: SessionDep, rules: RulesDep
+    body: RetractionIn,
+    principal: CanAdmin,
+    session: SessionDep,
+    rules: RulesDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Withdraw evidence; the profiles it touched are resolved again (splits undo merges).
 
@@ -83,15 +87,19 @@ def retract(
         target=body.target,
         reason=body.reason,
         actor=f"{principal.kind}:{principal.id}",
+        log=request.app.state.platform.event_log,
     )
     return _outcome(outcome)
 
 
 @router.post("/links", response_model=OutcomeOut, status_code=201)
-def link(body: LinkIn, _: CanAdmin, session: SessionDep, rules: RulesDep) -> dict[str, Any]:
+def link(
+    body: LinkIn, _: CanAdmin, session: SessionDep, rules: RulesDep, request: Request
+) -> dict[str, Any]:
     """Join identifiers by hand (admin evidence: trusted, but the rules still apply)."""
     identifiers = [service.parse_identifier(text, rules) for text in body.identifiers]
-    return _outcome(service.link(session, rules, identifiers, note=body.note))
+    log = request.app.state.platform.event_log
+    return _outcome(service.link(session, rules, identifiers, note=body.note, log=log))
 
 
 @router.get("/conflicts")

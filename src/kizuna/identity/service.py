@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.errors import KizunaError
 from kizuna.identity.config import IdentityRules
+from kizuna.identity.events import emit_changes
 from kizuna.identity.identifiers import Identifier, Refusal, identifiers_of, normalise
 from kizuna.identity.resolution import Outcome, resolve_around
 from kizuna.identity.rules import Trust, make_evidence
@@ -20,7 +21,7 @@ from kizuna.kit.clock import utcnow
 from kizuna.kit.sql import upsert_add
 from kizuna.metrics import IDENTITY_CONFLICTS, IDENTITY_REFUSED_VALUES
 from kizuna.models import EventEvidence, IdentityEvidence, IdentityRefusal, Retraction, Source
-from kizuna.pipeline.log import LoggedEvent
+from kizuna.pipeline.log import LoggedEvent, SqlEventLog
 
 RETRACTION_KINDS = ("evidence", "event", "source", "link")
 
@@ -45,7 +46,10 @@ def _trust_of(conn: Connection, source_ids: set[str], rules: IdentityRules) -> d
 
 
 def resolve_events(
-    session: Session, events: Sequence[LoggedEvent], rules: IdentityRules
+    session: Session,
+    events: Sequence[LoggedEvent],
+    rules: IdentityRules,
+    log: SqlEventLog | None = None,
 ) -> Outcome:
     """The identity consumer: every event's identifiers become evidence, then the graph moves."""
     conn = session.connection()
@@ -89,6 +93,8 @@ def resolve_events(
     outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause="events")
     for reason, n in outcome.conflicts.items():
         IDENTITY_CONFLICTS.labels(reason).inc(n)
+    if log is not None:
+        emit_changes(conn, log, outcome, "events")
     return outcome
 
 
@@ -151,6 +157,7 @@ def retract(
     target: str,
     reason: str,
     actor: str,
+    log: SqlEventLog | None = None,
 ) -> Outcome:
     """Withdraw a piece of evidence (append-only) and resolve what it touched again."""
     conn = session.connection()
@@ -200,9 +207,12 @@ def retract(
             kind=kind, target=stored, reason=reason, actor=actor, created_at=utcnow()
         )
     )
-    return resolve_around(
+    outcome = resolve_around(
         conn, rules, evidence_ids=evidence_ids, node_ids=touched_nodes, cause=f"retract {kind}"
     )
+    if log is not None:
+        emit_changes(conn, log, outcome, f"retract {kind}")
+    return outcome
 
 
 def link(
@@ -211,6 +221,7 @@ def link(
     identifiers: Sequence[Identifier],
     *,
     note: str,
+    log: SqlEventLog | None = None,
 ) -> Outcome:
     """An administrator's link: trusted evidence that joins identifiers (rules still apply)."""
     if len(set(identifiers)) < 2:
@@ -221,7 +232,10 @@ def link(
     evidence = make_evidence("admin", "admin", identifiers, now, rules)
     nodes = ensure_nodes(conn, {i: (now, now, 0) for i in identifiers})
     _, dirty = store_evidence(conn, [Observed(evidence, "admin", None, now, 0, note)], nodes)
-    return resolve_around(conn, rules, evidence_ids=sorted(dirty), cause="admin link")
+    outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause="admin link")
+    if log is not None:
+        emit_changes(conn, log, outcome, "admin link")
+    return outcome
 
 
 def _int(text: str) -> int:

@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.service import resolve_events
 from kizuna.pipeline.consumer import Consumer
-from kizuna.pipeline.log import LoggedEvent
+from kizuna.pipeline.log import LoggedEvent, SqlEventLog
 
 
-def identity_consumer(rules: IdentityRules) -> Consumer:
+def identity_consumer(rules: IdentityRules, log: SqlEventLog | None = None) -> Consumer:
+    """``log``: where ``profile.merged`` and ``profile.split`` are appended (none: not emitted)."""
+
     def handle(session: Session, events: Sequence[LoggedEvent]) -> None:
-        resolve_events(session, events, rules)
+        resolve_events(session, events, rules, log)
 
     return Consumer(
         name="identity",

@@ -7,7 +7,10 @@ from kizuna.config import Settings
 from kizuna.identity.config import load_rules
 from kizuna.identity.subscribers import identity_consumer
 from kizuna.pipeline.consumer import Consumer
+from kizuna.pipeline.log import SqlEventLog
 
 
 def default_consumers(settings: Settings) -> list[Consumer]:
-    return [CHANNEL_ACTIVITY, identity_consumer(load_rules(settings.identity.rules_file))]
+    rules = load_rules(settings.identity.rules_file)
+    log = SqlEventLog(settings.pipeline.partitions)
+    return [CHANNEL_ACTIVITY, identity_consumer(rules, log)]

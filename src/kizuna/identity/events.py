@@ -1,0 +1,59 @@
+"""``profile.merged`` and ``profile.split`` as events in the log, for later consumers.
+
+They are appended by the transaction that changed the graph, so they exist exactly when the
+change does. They come from the system source ``kizuna`` (channel ``server``) and carry no
+identifiers, so identity resolution passes over them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from kizuna.identity.resolution import Outcome
+from kizuna.ingestion.rules import LogEntry, build_entry
+from kizuna.kit.clock import utcnow
+from kizuna.pipeline.log import SqlEventLog
+
+SYSTEM_SOURCE = "kizuna"
+MAX_EVENT_BYTES = 32 * 1024
+
+
+def _entry(name: str, properties: dict[str, Any], partitions: int) -> LogEntry:
+    now = utcnow()
+    message = {"event": name, "properties": properties, "context": {"kizuna": "identity"}}
+    return build_entry(
+        message,
+        message_type="track",
+        name=name,
+        sent_at=None,
+        original_timestamp=now,
+        batch_context=None,
+        received_at=now,
+        source_id=SYSTEM_SOURCE,
+        source_kind="server",
+        partitions=partitions,
+        max_event_bytes=MAX_EVENT_BYTES,
+    )
+
+
+def emit_changes(conn: Connection, log: SqlEventLog, outcome: Outcome, cause: str) -> None:
+    entries = [
+        _entry(
+            "profile.merged",
+            {"profile_id": survivor, "merged_profile_id": merged, "cause": cause},
+            log.partitions,
+        )
+        for survivor, merged in outcome.merged
+    ] + [
+        _entry(
+            "profile.split",
+            {"profile_id": kept, "split_profile_id": split_off, "cause": cause},
+            log.partitions,
+        )
+        for kept, split_off in outcome.split
+    ]
+    if entries:
+        log.lock_for_append(conn)
+        log.append(conn, entries)
