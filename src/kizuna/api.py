@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from kizuna.catalog.endpoints import router as catalog_router
 from kizuna.identity.endpoints import router as identity_router
 from kizuna.ingestion.admin_endpoints import router as ingestion_router
+from kizuna.matching.endpoints import router as matching_router
 from kizuna.pipeline.endpoints import router as pipeline_router
 from kizuna.profiles.endpoints import router as profiles_router
 from kizuna.sources.endpoints import router as sources_router
@@ -17,4 +18,5 @@ api_router.include_router(pipeline_router)
 api_router.include_router(ingestion_router)
 api_router.include_router(catalog_router)
 api_router.include_router(profiles_router)
+api_router.include_router(matching_router)
 api_router.include_router(identity_router)

@@ -15,6 +15,7 @@ import typer
 
 from kizuna.config import Settings, get_settings
 from kizuna.kit.heap import settle_for_serving
+from kizuna.matching.cli import register as register_matching
 
 if TYPE_CHECKING:
     from kizuna.db import Database
@@ -37,6 +38,7 @@ identity_app = typer.Typer(help="Identity resolution: rules and matching.", no_a
 rules_app = typer.Typer(help="The identity rules (configuration as code).", no_args_is_help=True)
 identity_app.add_typer(rules_app, name="rules")
 app.add_typer(identity_app, name="identity")
+register_matching(identity_app)
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:

@@ -99,7 +99,8 @@ def link(
     """Join identifiers by hand (admin evidence: trusted, but the rules still apply)."""
     identifiers = [service.parse_identifier(text, rules) for text in body.identifiers]
     log = request.app.state.platform.event_log
-    return _outcome(service.link(session, rules, identifiers, note=body.note, log=log))
+    outcome, _evidence = service.link(session, rules, identifiers, note=body.note, log=log)
+    return _outcome(outcome)
 
 
 @router.get("/conflicts")

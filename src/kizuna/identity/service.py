@@ -222,20 +222,29 @@ def link(
     *,
     note: str,
     log: SqlEventLog | None = None,
-) -> Outcome:
-    """An administrator's link: trusted evidence that joins identifiers (rules still apply)."""
+    trust: Trust = "admin",
+) -> tuple[Outcome, int]:
+    """A link made outside events: an administrator's (trusted) or the matcher's
+    (``probabilistic``: it may add identifiers to a customer, never fuse two customers).
+
+    The rules still apply. Returns what changed and the evidence id (the same identifiers
+    linked again are the same evidence).
+    """
     if len(set(identifiers)) < 2:
         raise KizunaError("a link needs two different identifiers", code="identity.bad_link")
     conn = session.connection()
     lock_graph(conn)
     now = utcnow()
-    evidence = make_evidence("admin", "admin", identifiers, now, rules)
+    source = "admin" if trust == "admin" else "matcher"
+    evidence = make_evidence(source, trust, identifiers, now, rules)
     nodes = ensure_nodes(conn, {i: (now, now, 0) for i in identifiers})
-    _, dirty = store_evidence(conn, [Observed(evidence, "admin", None, now, 0, note)], nodes)
-    outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause="admin link")
+    observed = Observed(evidence, "admin" if trust == "admin" else trust, None, now, 0, note)
+    ids, dirty = store_evidence(conn, [observed], nodes)
+    cause = "admin link" if trust == "admin" else f"{trust} link"
+    outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause=cause)
     if log is not None:
-        emit_changes(conn, log, outcome, "admin link")
-    return outcome
+        emit_changes(conn, log, outcome, cause)
+    return outcome, ids[evidence.key]
 
 
 def _int(text: str) -> int:

@@ -16,6 +16,7 @@ from kizuna.models.identity import (
     ProfileChange,
     Retraction,
 )
+from kizuna.models.matching import ProbableMatch
 from kizuna.models.pipeline import ConsumerOffset, DeadLetter
 from kizuna.models.source import Source
 
@@ -37,6 +38,7 @@ __all__ = [
     "IdentityRefusal",
     "IngestTally",
     "Location",
+    "ProbableMatch",
     "Product",
     "Profile",
     "ProfileChange",
