@@ -32,9 +32,7 @@ def test_japanese_headers_are_recognised() -> None:
 
 
 def test_a_given_field_wins_over_inference() -> None:
-    roles = infer_roles(
-        ["id", "name", "nom", "born"], "id", parse_overrides(["full_name=nom"])
-    )
+    roles = infer_roles(["id", "name", "nom", "born"], "id", parse_overrides(["full_name=nom"]))
     assert roles == {"full_name": "nom", "date_of_birth": "born"}
 
 

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from kizuna.console import (
     views_auth,
     views_events,
+    views_matches,
     views_overview,
     views_pipeline,
     views_profiles,
@@ -44,6 +45,7 @@ def mount_console(app: FastAPI) -> None:
         views_quarantine,
         views_pipeline,
         views_profiles,
+        views_matches,
     ):
         console.include_router(views.router)
     console.include_router(_not_found_router())

@@ -25,6 +25,7 @@ _MACRONS = str.maketrans({"ā": "a", "ī": "i", "ū": "u", "ē": "e", "ō": "o",
 _LONG_VOWELS = [("ou", "o"), ("oo", "o"), ("uu", "u"), ("aa", "a"), ("ii", "i"), ("ee", "e")]
 _OH = re.compile(r"oh(?=[^aiueoy]|$)")  # passport spelling: Ohno, Saitoh
 _M_BEFORE_LABIAL = re.compile(r"m(?=[bmp])")  # Homma = Honma
+_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _KANA_OR_KANJI = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _ROMAJI = re.compile(r"^[a-z'\-]+$")
 # variant kanji common in names, read as their usual form (pykakasi knows only the latter)
@@ -39,7 +40,13 @@ def _kakasi() -> Any:
 
 
 def _hepburn(kana_or_kanji: str) -> str:
-    return "".join(part["hepburn"] for part in _kakasi().convert(kana_or_kanji))
+    parts: list[str] = []
+    for part in _kakasi().convert(kana_or_kanji):
+        if part["orig"] == "々" and parts:  # the repetition mark outside a known word: 菜々子
+            parts.append(parts[-1])
+        else:
+            parts.append(part["hepburn"])
+    return "".join(parts)
 
 
 @lru_cache(maxsize=200_000)
@@ -65,6 +72,14 @@ def reading_key(text: str) -> str:
     return re.sub(r"[^a-z]", "", folded)
 
 
+def _kanji_words(text: str) -> list[str]:
+    """A whole name written in kanji without a space, cut into its dictionary words."""
+    if not _KANJI.match(unicodedata.normalize("NFKC", text)):
+        return []
+    words = [part["orig"] for part in _kakasi().convert(text.translate(_ITAIJI))]
+    return words if len(words) > 1 else []
+
+
 def name_tokens(*parts: str) -> list[str]:
     """Every word of the name columns, as reading keys, in the order written."""
     tokens: list[str] = []
@@ -79,6 +94,11 @@ def person_name(surname: str, given: str, full: str = "") -> tuple[str, str]:
     A name written whole in one column ("佐藤 太郎", "Taro Sato") is split on its space; the
     order stays as written, since the model's swapped-columns level forgives the other order.
     """
+    written = [p for p in (surname, given, full) if p and p.strip()]
+    if len(written) == 1 and not _SPACES.search(written[0].strip()):
+        parts = _kanji_words(written[0].strip())
+        if parts:  # "荒井和彦" in one column: the dictionary knows where the surname ends
+            return reading_key(parts[0]), "".join(reading_key(p) for p in parts[1:])
     surname_tokens = name_tokens(surname)
     given_tokens = name_tokens(given)
     if not surname_tokens and not given_tokens:
@@ -136,6 +156,18 @@ def phone(text: str, region: str = "JP") -> str:
         pass
     digits = re.sub(r"\D", "", value)
     return digits if len(digits) >= 7 else ""
+
+
+_PERSONAL_PREFIXES = ("+8170", "+8180", "+8190", "+8150", "+8160", "+8120")
+
+
+def is_household_line(e164: str) -> bool:
+    """A Japanese fixed line (03-..., 045-...): shared by everyone at home, unlike a mobile."""
+    return e164.startswith("+81") and not e164.startswith(_PERSONAL_PREFIXES)
+
+
+def has_kanji(text: str) -> bool:
+    return bool(_KANJI.search(text))
 
 
 def email(text: str) -> str:

@@ -11,7 +11,10 @@ from kizuna.matching import normalise as n
 
 # The columns the model compares (None where a record has no value).
 Table = dict[str, list[str | None]]
-COMPARED = ("surname", "given_name", "name_key", "dob", "phone", "email", "postcode", "address")
+COMPARED = (
+    "surname", "given_name", "given_kanji", "name_key", "dob", "phone", "landline", "email",
+    "postcode", "address",
+)  # fmt: skip
 
 
 class RecordsError(KizunaError):
@@ -50,6 +53,9 @@ def compared_values(
     surname, given = _name(row, roles, "_kana")
     if not (surname or given):
         surname, given = _name(row, roles)
+    written_given = get("given_name").strip()
+    phone = n.phone(get("phone"), region)
+    household = n.is_household_line(phone)
     place = n.place(get("prefecture")) + n.place(get("city"))
     street = n.address(get("address_1"))
     values = {
@@ -57,7 +63,9 @@ def compared_values(
         "given_name": given,
         "name_key": " ".join(sorted(filter(None, (surname, given)))),
         "dob": n.birth_date(get("date_of_birth")),
-        "phone": n.phone(get("phone"), region),
+        "given_kanji": written_given if n.has_kanji(written_given) else "",
+        "phone": "" if household else phone,
+        "landline": phone if household else "",
         "email": n.email(get("email")),
         "postcode": n.postcode(get("postcode")),
         "address": (place + street + n.address(get("address_2"))) if street else "",

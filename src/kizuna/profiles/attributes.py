@@ -57,9 +57,26 @@ def _read(holder: Mapping[str, Any], found: dict[str, str]) -> None:
 
 def person_attributes(session: Session) -> Iterator[dict[str, str]]:
     """One row per live profile (``ROLES`` as keys, "" where unknown)."""
-    found: dict[str, dict[str, str]] = {}
-    for (profile_id,) in session.execute(select(Profile.id).where(Profile.merged_into.is_(None))):
-        found[profile_id] = {}
+    live = select(Profile.id).where(Profile.merged_into.is_(None))
+    found = _gather(session, {profile_id: {} for (profile_id,) in session.execute(live)}, None)
+    for profile_id, row in found.items():
+        yield {role: row.get(role, "") for role in ROLES} | {"profile_id": profile_id}
+
+
+def person_attributes_of(session: Session, profile_ids: set[str]) -> dict[str, dict[str, str]]:
+    """The same rows for a few profiles (a page of the review queue), by profile id."""
+    found = _gather(session, {p: {} for p in profile_ids}, profile_ids)
+    return {
+        p: {role: row.get(role, "") for role in ROLES} | {"profile_id": p}
+        for p, row in found.items()
+    }
+
+
+def _gather(
+    session: Session, found: dict[str, dict[str, str]], only: set[str] | None
+) -> dict[str, dict[str, str]]:
+    if only is not None and not only:
+        return found
     events = (
         select(IdentityEvidence.profile_id, Event.payload)
         .join(EventEvidence, EventEvidence.seq == Event.seq)
@@ -67,6 +84,8 @@ def person_attributes(session: Session) -> Iterator[dict[str, str]]:
         .where(or_(Event.type == "identify", Event.payload.contains('"traits"')))
         .order_by(Event.timestamp, Event.seq)
     )
+    if only is not None:
+        events = events.where(IdentityEvidence.profile_id.in_(sorted(only)))
     for owner, payload in session.execute(events):
         row = found.get(owner or "")
         if row is None:
@@ -80,8 +99,9 @@ def person_attributes(session: Session) -> Iterator[dict[str, str]]:
         .where(IdentityNode.type.in_(("email", "phone")), IdentityNode.profile_id.is_not(None))
         .order_by(IdentityNode.last_seen_at)
     )
+    if only is not None:
+        nodes = nodes.where(IdentityNode.profile_id.in_(sorted(only)))
     for holder, id_type, value in session.execute(nodes):
         if holder in found:
             found[holder or ""][id_type] = value
-    for profile_id, row in found.items():
-        yield {role: row.get(role, "") for role in ROLES} | {"profile_id": profile_id}
+    return found
