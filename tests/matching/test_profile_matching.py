@@ -21,10 +21,14 @@ from kizuna.runtime import Platform
 from tests.factories import make_api_key, make_source
 from tests.support import bearer
 
-SURNAMES = [("佐藤", "Sato"), ("鈴木", "Suzuki"), ("高橋", "Takahashi"), ("田中", "Tanaka"),
-            ("伊藤", "Ito"), ("渡辺", "Watanabe"), ("山本", "Yamamoto"), ("中村", "Nakamura")]  # fmt: skip
-GIVEN = [("太郎", "Taro"), ("花子", "Hanako"), ("翔太", "Shota"), ("陽菜", "Hina"),
-         ("健一", "Kenichi"), ("美咲", "Misaki"), ("大輔", "Daisuke"), ("結衣", "Yui")]  # fmt: skip
+SURNAMES = [
+    ("佐藤", "Sato"), ("鈴木", "Suzuki"), ("高橋", "Takahashi"), ("田中", "Tanaka"),
+    ("伊藤", "Ito"), ("渡辺", "Watanabe"), ("山本", "Yamamoto"), ("中村", "Nakamura"),
+]  # fmt: skip
+GIVEN = [
+    ("太郎", "Taro"), ("花子", "Hanako"), ("翔太", "Shota"), ("陽菜", "Hina"),
+    ("健一", "Kenichi"), ("美咲", "Misaki"), ("大輔", "Daisuke"), ("結衣", "Yui"),
+]  # fmt: skip
 
 
 def _people(n: int) -> list[dict[str, Any]]:

@@ -53,7 +53,7 @@ def matches_page(
         ]
     context = {
         "nav": "matches",
-        "items": items,
+        "matches": items,
         "status": status,
         "statuses": ["pending", "linked", "accepted", "rejected"],
         "decided": decided,
@@ -71,7 +71,7 @@ def _decide(request: Request, viewer: Viewer, match_id: int, accept: bool) -> Re
             rules_of(request),
             match_id,
             accept=accept,
-            actor=f"{principal.kind}:{principal.id}",
+            actor=f"{principal.name} ({principal.kind}:{principal.id})",
             log=request.app.state.event_log,
         )
         session.commit()
