@@ -39,6 +39,18 @@ class IdentitySettings(BaseModel):
     rules_file: str = ""
 
 
+class PrivacySettings(BaseModel):
+    # A JSON file of consent purposes, channels and subscription groups (defaults: docs/privacy.md).
+    consent_file: str = ""
+    # Days to complete a data subject request, per regulation.
+    deadline_days_gdpr: int = 30
+    deadline_days_appi: int = 30
+    deadline_days_ccpa: int = 45
+    default_regulation: str = "appi"
+    # Validity of preference-centre links.
+    link_days: int = 90
+
+
 class ConsoleSettings(BaseModel):
     session_hours: float = 12.0
     secure_cookies: bool = False
@@ -65,6 +77,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = PipelineSettings()
     console: ConsoleSettings = ConsoleSettings()
     identity: IdentitySettings = IdentitySettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def base_url(self) -> str:

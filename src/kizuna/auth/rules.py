@@ -12,7 +12,10 @@ SCOPES = (
     "pipeline:admin",
     "catalog:read",
     "profiles:read",
+    "profiles:write",
     "identity:admin",
+    "privacy:admin",
+    "audit:read",
     "keys:admin",
     "users:admin",
 )
@@ -23,7 +26,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "marketer": _READ | {"sources:write", "profiles:read"},
     "analyst": _READ | {"profiles:read"},
-    "support": frozenset({"events:read", "catalog:read", "profiles:read"}),
+    "support": frozenset({"events:read", "catalog:read", "profiles:read", "profiles:write"}),
     "readonly": _READ,
 }
 

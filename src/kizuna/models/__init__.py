@@ -18,12 +18,21 @@ from kizuna.models.identity import (
 )
 from kizuna.models.matching import ProbableMatch
 from kizuna.models.pipeline import ConsumerOffset, DeadLetter
+from kizuna.models.privacy import (
+    AuditEntry,
+    ConsentRecord,
+    PrivacyRequest,
+    SigningKey,
+    Suppression,
+)
 from kizuna.models.source import Source
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Base",
     "ChannelActivity",
+    "ConsentRecord",
     "ConsoleSession",
     "ConsoleUser",
     "ConsumerOffset",
@@ -38,11 +47,14 @@ __all__ = [
     "IdentityRefusal",
     "IngestTally",
     "Location",
+    "PrivacyRequest",
     "ProbableMatch",
     "Product",
     "Profile",
     "ProfileChange",
     "QuarantinedEvent",
     "Retraction",
+    "SigningKey",
     "Source",
+    "Suppression",
 ]
