@@ -9,6 +9,8 @@ from kizuna.identity.endpoints import router as identity_router
 from kizuna.ingestion.admin_endpoints import router as ingestion_router
 from kizuna.matching.endpoints import router as matching_router
 from kizuna.pipeline.endpoints import router as pipeline_router
+from kizuna.privacy.audit_endpoints import router as audit_router
+from kizuna.privacy.consent_endpoints import router as consent_router
 from kizuna.profiles.endpoints import router as profiles_router
 from kizuna.sources.endpoints import router as sources_router
 
@@ -18,5 +20,7 @@ api_router.include_router(pipeline_router)
 api_router.include_router(ingestion_router)
 api_router.include_router(catalog_router)
 api_router.include_router(profiles_router)
+api_router.include_router(consent_router)
+api_router.include_router(audit_router)
 api_router.include_router(matching_router)
 api_router.include_router(identity_router)

@@ -20,6 +20,7 @@ from kizuna.ingestion.endpoints import router as tracking_router
 from kizuna.ingestion.schemas import MESSAGE_TYPES, BatchRequest
 from kizuna.ops.endpoints import LAG_COLLECTOR
 from kizuna.ops.endpoints import router as ops_router
+from kizuna.privacy.pages import router as privacy_pages_router
 from kizuna.runtime import Platform
 
 log = structlog.get_logger(__name__)
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(ops_router)
     app.include_router(tracking_router)
     app.include_router(api_router)
+    app.include_router(privacy_pages_router)
     mount_console(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

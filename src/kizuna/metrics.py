@@ -98,3 +98,9 @@ IDENTITY_REFUSED_VALUES = Counter(
 
 # Collectors computed at scrape time (from the database), exposed once whatever the workers.
 EXTRA_COLLECTORS: list[Collector] = []
+CONSENT_SKIPPED = Counter(
+    "kizuna_consent_skipped",
+    "Consent in events that could not be recorded (unknown purpose, channel...), by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)

@@ -8,9 +8,12 @@ from kizuna.identity.config import load_rules
 from kizuna.identity.subscribers import identity_consumer
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import SqlEventLog
+from kizuna.privacy.consent_config import load_catalogue
+from kizuna.privacy.subscribers import consent_consumer
 
 
 def default_consumers(settings: Settings) -> list[Consumer]:
     rules = load_rules(settings.identity.rules_file)
     log = SqlEventLog(settings.pipeline.partitions)
-    return [CHANNEL_ACTIVITY, identity_consumer(rules, log)]
+    catalogue = load_catalogue(settings.privacy.consent_file)
+    return [CHANNEL_ACTIVITY, identity_consumer(rules, log), consent_consumer(catalogue, rules)]

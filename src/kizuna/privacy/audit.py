@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from kizuna.auth.service import Principal
 from kizuna.kit.clock import utcnow
@@ -49,6 +50,28 @@ def record(
             details=orjson.dumps(dict(details)).decode() if details else None,
         )
     )
+
+
+def record_read(
+    request: Request,
+    principal: Principal | None,
+    action: str,
+    target_type: str,
+    target_id: str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Audit a read of personal data made in a read-only session: its own small transaction."""
+    with request.app.state.db.write() as session:
+        record(
+            session,
+            actor_of(principal),
+            action,
+            target_type,
+            target_id,
+            ip=request.client.host if request.client else None,
+            details=details,
+        )
+        session.commit()
 
 
 def search(
