@@ -84,7 +84,7 @@ def test_recording_and_asking(shop: Shop) -> None:
         (True, "signup_form", "consent")
     ]
     trail = shop.api("GET", "/audit", params={"target_id": ann}).json()["items"]
-    assert [a["action"] for a in trail] == ["consent.read", "consent.recorded"]
+    assert [a["action"] for a in trail] == ["consent.read", "consent.recorded", "profile.read"]
     assert trail[1]["details"] == {"purpose": "marketing", "channel": "email", "granted": True}
 
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from kizuna.console.web import CanReadEvents, ConsoleRoute, database, render
 from kizuna.ingestion.schemas import MESSAGE_TYPES
 from kizuna.pipeline.service import get_event, list_events
+from kizuna.privacy.audit import record_read
 from kizuna.sources.service import list_sources
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -62,4 +63,5 @@ def event_detail(seq: int, request: Request, viewer: CanReadEvents) -> Response:
         "violations": orjson.loads(event.violations) if event.violations else [],
         "payload": orjson.loads(event.payload),
     }
+    record_read(request, viewer.principal, "event.read", "event", str(seq), {"via": "console"})
     return render(request, viewer, "event_detail.html", context)

@@ -19,6 +19,7 @@ from kizuna.console.web import (
     see_other,
 )
 from kizuna.matching import service
+from kizuna.privacy.audit import record_read
 from kizuna.profiles.attributes import person_attributes_of
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -59,6 +60,11 @@ def matches_page(
         "decided": decided,
         "verdict": verdict,
     }
+    if items:
+        record_read(
+            request, viewer.principal, "matches.read", "probable_matches", status,
+            {"via": "console", "count": len(items)},
+        )  # fmt: skip
     return render(request, viewer, "matches.html", context)
 
 

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from kizuna.console.web import ConsoleRoute, Viewer, database, render, requires
 from kizuna.errors import KizunaError
 from kizuna.identity.config import BUILT_IN_TYPES, IdentityRules, load_rules
+from kizuna.privacy.audit import record_read
 from kizuna.profiles import service
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -89,4 +90,7 @@ def profile_page(
             "first_seen": min((c["first_seen_at"] for c in channels), default=None),
             "last_seen": max((c["last_seen_at"] for c in channels), default=None),
         }
+    record_read(
+        request, viewer.principal, "profile.read", "profile", profile.id, {"via": "console"}
+    )
     return render(request, viewer, "profile.html", context)

@@ -13,6 +13,7 @@ from kizuna.errors import KizunaError
 from kizuna.identity.endpoints import CanAdmin, CanRead, RulesDep
 from kizuna.matching import service
 from kizuna.matching.fields import infer_roles, parse_overrides
+from kizuna.privacy.audit import record_read
 
 router = APIRouter(prefix="/identity/matches", tags=["identity"])
 
@@ -60,7 +61,8 @@ def match_list(
 
 @router.get("")
 def list_matches(
-    _: CanRead,
+    principal: CanRead,
+    request: Request,
     session: ReadSessionDep,
     status: Literal["pending", "linked", "accepted", "rejected"] = "pending",
     limit: int = 50,
@@ -73,6 +75,10 @@ def list_matches(
         if status == "pending"
         else service.recent(session, status=status, limit=limit)
     )
+    if rows:  # the records are personal data
+        record_read(
+            request, principal, "matches.read", "probable_matches", status, {"count": len(rows)}
+        )
     return {"items": [service.as_dict(r) for r in rows]}
 
 

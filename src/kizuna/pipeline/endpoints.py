@@ -17,6 +17,7 @@ from kizuna.pipeline.schemas import (
     EventOut,
     EventPage,
 )
+from kizuna.privacy.audit import record_read
 
 router = APIRouter(tags=["events"])
 
@@ -28,7 +29,8 @@ MessageType = Literal["identify", "track", "page", "screen", "group", "alias"]
 
 @router.get("/events", response_model=EventPage)
 def list_events(
-    _: CanReadEvents,
+    principal: CanReadEvents,
+    request: Request,
     session: ReadSessionDep,
     source: Annotated[str | None, Query(max_length=64, description="Source id")] = None,
     type: Annotated[MessageType | None, Query(description="Call type")] = None,
@@ -39,13 +41,22 @@ def list_events(
     events = service.list_events(session, source=source, type=type, limit=limit, before=before)
     items = [service.event_out(e) for e in events]
     next_before = items[-1].seq if len(items) == limit else None
+    if items:  # raw payloads are personal data
+        record_read(
+            request, principal, "events.read", "events", f"{items[-1].seq}-{items[0].seq}",
+            {"count": len(items)},
+        )  # fmt: skip
     return EventPage(items=items, next_before=next_before)
 
 
 @router.get("/events/{seq}", response_model=EventOut)
-def get_event(seq: int, _: CanReadEvents, session: ReadSessionDep) -> EventOut:
+def get_event(
+    seq: int, principal: CanReadEvents, request: Request, session: ReadSessionDep
+) -> EventOut:
     """One stored event by its log position."""
-    return service.event_out(service.get_event(session, seq))
+    event = service.event_out(service.get_event(session, seq))
+    record_read(request, principal, "event.read", "event", str(seq))
+    return event
 
 
 @router.get("/pipeline/consumers", response_model=ConsumerList, tags=["pipeline"])

@@ -12,6 +12,7 @@ from kizuna.auth.service import Principal
 from kizuna.db import ReadSessionDep
 from kizuna.identity.endpoints import RulesDep
 from kizuna.identity.service import parse_identifier
+from kizuna.privacy.audit import record_read
 from kizuna.profiles import service
 from kizuna.profiles.schemas import ExplainOut, ProfileOut, TimelineOut
 
@@ -29,7 +30,8 @@ def _redirect(request: Request, survivor: str) -> Response:
 
 @router.get("/lookup", response_model=ProfileOut)
 def lookup_profile(
-    _: CanRead,
+    principal: CanRead,
+    request: Request,
     session: ReadSessionDep,
     rules: RulesDep,
     type: Annotated[str, Query(description="identifier type: email, phone, user_id...")],
@@ -37,7 +39,9 @@ def lookup_profile(
 ) -> dict[str, Any]:
     """The profile holding an identifier (404 ``profile.not_found`` when nobody has it)."""
     profile = service.lookup(session, rules, type, value)
-    return _view(session, rules, profile)
+    view = _view(session, rules, profile)
+    record_read(request, principal, "profile.read", "profile", profile.id, {"by": type})
+    return view
 
 
 @router.get(
@@ -46,14 +50,20 @@ def lookup_profile(
     responses={308: {"description": "merged into another profile: follow Location"}},
 )
 def get_profile(
-    profile_id: str, request: Request, _: CanRead, session: ReadSessionDep, rules: RulesDep
+    profile_id: str,
+    request: Request,
+    principal: CanRead,
+    session: ReadSessionDep,
+    rules: RulesDep,
 ) -> Any:
     """The 360 view: identifiers with where and when seen, traits with provenance, channels."""
     try:
         profile = service.live_profile(session, profile_id)
     except service.MergedAway as moved:
         return _redirect(request, moved.survivor)
-    return _view(session, rules, profile)
+    view = _view(session, rules, profile)
+    record_read(request, principal, "profile.read", "profile", profile.id)
+    return view
 
 
 def _view(session: Any, rules: Any, profile: Any) -> dict[str, Any]:
@@ -75,7 +85,7 @@ def _view(session: Any, rules: Any, profile: Any) -> dict[str, Any]:
 def get_timeline(
     profile_id: str,
     request: Request,
-    _: CanRead,
+    principal: CanRead,
     session: ReadSessionDep,
     channel: str | None = None,
     event: Annotated[str | None, Query(description="event name or call type")] = None,
@@ -91,6 +101,7 @@ def get_timeline(
         session, profile.id, channel=channel, event=event, before=before, limit=limit
     )
     seqs = [i["seq"] for i in items if i["kind"] == "event"]
+    record_read(request, principal, "profile.timeline.read", "profile", profile.id)
     return {"items": items, "next_before": min(seqs) if len(items) >= limit and seqs else None}
 
 
@@ -98,7 +109,7 @@ def get_timeline(
 def explain_link(
     profile_id: str,
     request: Request,
-    _: CanRead,
+    principal: CanRead,
     session: ReadSessionDep,
     rules: RulesDep,
     a: Annotated[str, Query(description="TYPE:VALUE, e.g. email:ann@example.com")],
@@ -111,4 +122,5 @@ def explain_link(
         return _redirect(request, moved.survivor)
     first, second = parse_identifier(a, rules), parse_identifier(b, rules)
     steps = service.explain(session, rules, profile.id, first, second)
+    record_read(request, principal, "profile.explain.read", "profile", profile.id)
     return {"profile_id": profile.id, "a": str(first), "b": str(second), "steps": steps}
