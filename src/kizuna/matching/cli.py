@@ -102,11 +102,13 @@ def register(identity_app: typer.Typer) -> None:
         ],
         field: Fields = None,
         link_above: Annotated[
-            float, typer.Option("--link-above", help="Link at or above this probability")
-        ] = 0.98,
+            float | None,
+            typer.Option("--link-above", help="Link at or above this (default: the rules')"),
+        ] = None,
         review_above: Annotated[
-            float, typer.Option("--review-above", help="Queue for review at or above this")
-        ] = 0.6,
+            float | None,
+            typer.Option("--review-above", help="Queue at or above this (default: the rules')"),
+        ] = None,
     ) -> None:
         """Match a list against the profile store: link sure matches, queue the grey zone."""
         from kizuna.config import get_settings
@@ -123,15 +125,16 @@ def register(identity_app: typer.Typer) -> None:
             columns, rows = read_csv(file)
             roles = infer_roles(columns, id_column, parse_overrides(field or []))
             _say(f"{file.name}: {len(rows):,} records; " + _roles(roles))
+            rules = load_rules(settings.identity.rules_file)
             with db.write() as session:
                 run = match_to_profiles(
                     session,
-                    load_rules(settings.identity.rules_file),
+                    rules,
                     rows,
                     roles,
                     id_column=id_column,
                     id_type=id_type,
-                    thresholds=Thresholds(link_above=link_above, review_above=review_above),
+                    thresholds=Thresholds.of(rules, link_above, review_above),
                     log=SqlEventLog(settings.pipeline.partitions),
                     progress=_say,
                 )

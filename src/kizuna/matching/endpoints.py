@@ -29,8 +29,8 @@ def match_list(
     file: UploadFile,
     id_column: Annotated[str, Form()],
     id_type: Annotated[str, Form(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
-    link_above: Annotated[float, Form(gt=0, le=1)] = 0.98,
-    review_above: Annotated[float, Form(gt=0, le=1)] = 0.6,
+    link_above: Annotated[float | None, Form(gt=0, le=1)] = None,
+    review_above: Annotated[float | None, Form(gt=0, le=1)] = None,
     field: Annotated[list[str] | None, Form()] = None,
 ) -> dict[str, Any]:
     """Match a CSV customer list (UTF-8) against the profiles: sure matches are linked
@@ -53,7 +53,7 @@ def match_list(
         roles,
         id_column=id_column,
         id_type=id_type,
-        thresholds=service.Thresholds(link_above=link_above, review_above=review_above),
+        thresholds=service.Thresholds.of(rules, link_above, review_above),
         log=request.app.state.platform.event_log,
     )
     return {**run.__dict__, "roles": roles}

@@ -46,8 +46,22 @@ class AlreadyDecided(KizunaError):
 
 @dataclass(frozen=True)
 class Thresholds:
-    link_above: float = 0.98
-    review_above: float = 0.6
+    """Defaults: the identity rules' ``match_link_threshold`` and ``match_review_threshold``."""
+
+    link_above: float
+    review_above: float
+
+    @classmethod
+    def of(
+        cls,
+        rules: IdentityRules,
+        link_above: float | None = None,
+        review_above: float | None = None,
+    ) -> Thresholds:
+        return cls(
+            link_above if link_above is not None else rules.match_link_threshold,
+            review_above if review_above is not None else rules.match_review_threshold,
+        )
 
     def __post_init__(self) -> None:
         if not 0.0 < self.review_above <= self.link_above <= 1.0:
@@ -75,13 +89,14 @@ def match_to_profiles(
     *,
     id_column: str,
     id_type: str,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds | None = None,
     log: SqlEventLog | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> MatchRun:
     """Link a customer list to the profiles it describes (see the module's rules)."""
     from kizuna.matching.model import find_matches  # Splink and DuckDB load only when needed
 
+    thresholds = thresholds or Thresholds.of(rules)
     records = prepare(rows, roles, id_column, region=rules.default_phone_region, source="records")
     identifiers = {r: checked(id_type, r, rules) for r in records["unique_id"] if r}
     profile_rows = list(person_attributes(session))
