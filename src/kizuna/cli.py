@@ -16,6 +16,7 @@ import typer
 from kizuna.config import Settings, get_settings
 from kizuna.kit.heap import settle_for_serving
 from kizuna.matching.cli import register as register_matching
+from kizuna.privacy.cli import privacy_app
 
 if TYPE_CHECKING:
     from kizuna.db import Database
@@ -39,6 +40,7 @@ rules_app = typer.Typer(help="The identity rules (configuration as code).", no_a
 identity_app.add_typer(rules_app, name="rules")
 app.add_typer(identity_app, name="identity")
 register_matching(identity_app)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:

@@ -6,9 +6,12 @@ Every setting is documented in ``docs/configuration.md``.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kizuna.privacy.retention_policy import RetentionPolicy
 
 
 class IngestionSettings(BaseModel):
@@ -49,6 +52,12 @@ class PrivacySettings(BaseModel):
     default_regulation: str = "appi"
     # Validity of preference-centre links.
     link_days: int = 90
+    # Days each data class is kept (KIZUNA_PRIVACY__RETENTION__EVENTS=730, ...).
+    retention: RetentionPolicy = RetentionPolicy()
+    retention_interval_minutes: float = 60.0
+    # After an erasure on SQLite: rebuild the file with VACUUM? "auto": only when the SQLite
+    # library does not zero deleted content by default (docs/privacy.md).
+    sqlite_vacuum_after_erasure: Literal["auto", "always", "never"] = "auto"
 
 
 class ConsoleSettings(BaseModel):
