@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
@@ -28,6 +28,7 @@ from kizuna.privacy.consent_rules import Choice, Decision, decide
 from kizuna.privacy.keys import digest_secret, identifier_digest
 from kizuna.profiles.service import MergedAway, live_profile
 
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks differ a little, not by years
 # The identifier type an address on a channel is (an email inbox, a phone, a device).
 ADDRESS_TYPES = {"email": "email", "sms": "phone", "phone": "phone", "push": "device_id"}
 
@@ -97,12 +98,19 @@ def record(
     source_id: str | None = None,
     actor: str = "",
     seq: int | None = None,
+    trusted: bool = True,
 ) -> ConsentRecord:
-    """Append one decision attached to ``identifier``."""
+    """Append one decision attached to ``identifier``.
+
+    ``trusted=False`` (consent from a client-side source, whose write key is public): a yes is
+    recorded but never counts as the person's explicit act.
+    """
     check_choice(catalogue, choice.purpose, choice.channel, recording=True)
     if choice.legal_basis not in LEGAL_BASES:
         raise InvalidConsent(f"legal basis must be one of {', '.join(LEGAL_BASES)}")
     now = utcnow()
+    if choice.effective_at is not None and choice.effective_at > now + FUTURE_TOLERANCE:
+        raise InvalidConsent("effective_at is in the future: a decision cannot outrank later ones")
     row = ConsentRecord(
         identifier_type=identifier.type,
         identifier_value=identifier.value,
@@ -111,7 +119,7 @@ def record(
         channel=choice.channel,
         address=choice.address,
         granted=choice.granted,
-        explicit=choice.granted and choice.legal_basis == "consent",
+        explicit=choice.granted and choice.legal_basis == "consent" and trusted,
         legal_basis=choice.legal_basis,
         source=choice.source,
         source_id=source_id,

@@ -4,7 +4,9 @@ The rule, the same for one person's history and for two people merged into one:
 
 1. A *no* stands until the person gives a newer *explicit* yes (legal basis ``consent``, their
    own act). A later soft opt-in (legitimate interest, a purchase) never overrides an opt-out.
-2. Otherwise any yes allows.
+2. Otherwise a yes allows; in an ``opt_in`` group only an explicit yes does (the law asks
+   for the person's own consent there, and a yes that is not explicit, such as one from a
+   browser's public write key, must not be enough).
 3. With no decision at all, the group's semantics decide: ``opt_in`` groups say no
    (``not_opted_in``), ``opt_out`` groups say yes (``default``).
 
@@ -76,7 +78,7 @@ def decide(
             yes = _latest(newer_yes)
             return Decision(True, "opted_in", yes.at, yes.row_id)
         return Decision(False, "opted_out", last_no.at, last_no.row_id)
-    grants = [c for c in relevant if c.granted]
+    grants = [c for c in relevant if c.granted and (c.explicit or group.semantics == "opt_out")]
     if grants:
         yes = _latest(grants)
         return Decision(True, "opted_in", yes.at, yes.row_id)

@@ -11,7 +11,10 @@ Two documented forms (``docs/privacy.md``):
   list of those under ``properties.choices``.
 
 The row is attached to the event's strongest identifier (user id before email before
-anonymous id...). Unknown purposes or channels are skipped and counted
+anonymous id...), dated by the event but never later than its arrival. Write keys of
+client-side sources are public, so their yes is recorded but is not *explicit*: it cannot
+lift an opt-out nor satisfy an opt-in group (their no counts in full: refusing is the safe
+direction). Unknown purposes or channels are skipped and counted
 (``kizuna_consent_skipped_total``): the event itself was already accepted.
 """
 
@@ -28,7 +31,7 @@ from kizuna.errors import KizunaError
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.identifiers import Identifier, identifiers_of
 from kizuna.metrics import CONSENT_SKIPPED
-from kizuna.models import ConsentRecord
+from kizuna.models import ConsentRecord, Source
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import LoggedEvent
 from kizuna.privacy import consent
@@ -88,6 +91,7 @@ def record_from_events(
     rules: IdentityRules,
 ) -> int:
     recorded = 0
+    trusted = _trusted_sources(session, {e.source_id for e in events}, rules)
     for event in events:
         if "onsent" not in event.payload:  # cheap: most events carry no consent
             continue
@@ -111,16 +115,31 @@ def record_from_events(
                 and _last_answer(session, who, fields["purpose"], "all") is fields["granted"]
             ):
                 continue
-            choice = consent.ConsentChoice(**fields, source="event", effective_at=event.timestamp)
+            at = min(event.timestamp, event.received_at)  # never dated after its arrival
+            choice = consent.ConsentChoice(**fields, source="event", effective_at=at)
             try:
                 consent.record(
-                    session, catalogue, who, choice, source_id=event.source_id, seq=event.seq
+                    session,
+                    catalogue,
+                    who,
+                    choice,
+                    source_id=event.source_id,
+                    seq=event.seq,
+                    trusted=event.source_id in trusted,
                 )
             except KizunaError as error:
                 CONSENT_SKIPPED.labels(error.code).inc()
                 continue
             recorded += 1
     return recorded
+
+
+def _trusted_sources(session: Session, source_ids: set[str], rules: IdentityRules) -> set[str]:
+    """Sources whose write keys live on servers (the identity rules' trusted kinds)."""
+    query = select(Source.id).where(
+        Source.id.in_(source_ids), Source.kind.in_(rules.trusted_source_kinds)
+    )
+    return set(session.execute(query).scalars())
 
 
 def consent_consumer(catalogue: ConsentCatalogue, rules: IdentityRules) -> Consumer:

@@ -1,0 +1,51 @@
+"""The log events that carry data subject requests to the ``privacy`` consumer.
+
+They come from the system source ``kizuna`` like the identity graph's own events and carry only
+the request id (and, for the second step, the log position the first step saw), so identity
+resolution passes over them and they hold no personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from kizuna.identity.events import MAX_EVENT_BYTES, SYSTEM_SOURCE
+from kizuna.ingestion.rules import build_entry
+from kizuna.kit.clock import utcnow
+from kizuna.pipeline.log import LoggedEvent, SqlEventLog
+
+REQUESTED = "privacy.request"
+RUN = "privacy.request.run"
+
+
+def append_request_event(
+    conn: Connection, event_log: SqlEventLog, request_id: str, *, after_seq: int | None = None
+) -> None:
+    """``privacy.request`` (new request) or, with ``after_seq``, ``privacy.request.run``."""
+    name = REQUESTED if after_seq is None else RUN
+    properties: dict[str, Any] = {"request_id": request_id}
+    if after_seq is not None:
+        properties["after_seq"] = after_seq
+    now = utcnow()
+    message = {"event": name, "properties": properties, "context": {"kizuna": "privacy"}}
+    entry = build_entry(
+        message,
+        message_type="track",
+        name=name,
+        sent_at=None,
+        original_timestamp=now,
+        batch_context=None,
+        received_at=now,
+        source_id=SYSTEM_SOURCE,
+        source_kind="server",
+        partitions=event_log.partitions,
+        max_event_bytes=MAX_EVENT_BYTES,
+    )
+    event_log.lock_for_append(conn)
+    event_log.append(conn, [entry])
+
+
+def is_request_event(event: LoggedEvent) -> bool:
+    return event.source_id == SYSTEM_SOURCE and event.name in (REQUESTED, RUN)
