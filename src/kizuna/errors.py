@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kizuna.kit.responses import JSONResponse
@@ -101,7 +102,26 @@ _HTTP_CODES = {
 }
 
 
+class OutOfRange(BadRequest):
+    code = "request.out_of_range"
+
+
+# A number the database cannot hold (an id past 2**63, say): the client's value, not our fault.
+OUT_OF_RANGE_ERRORS: tuple[type[Exception], ...] = (OverflowError, DataError)
+
+
+def out_of_range() -> OutOfRange:
+    return OutOfRange("A value in the request is out of the range the database can store.")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        if request.url.path.startswith("/v1/"):
+            return tracking_error_response(out_of_range())
+        return error_response(out_of_range())
+
     @app.exception_handler(KizunaError)
     async def _kizuna(request: Request, exc: KizunaError) -> JSONResponse:
         if request.url.path.startswith("/v1/"):

@@ -210,6 +210,11 @@ def test_consent_arrives_in_events(shop: Shop) -> None:
             {"purpose": "marketing", "channel": "email", "granted": True, "legal_basis": "whim"},
             "consent.invalid",
         ),
+        (
+            {"purpose": "marketing", "channel": "email", "granted": True,
+             "effective_at": "2099-01-01T00:00:00Z"},
+            "consent.invalid",
+        ),
     ],
 )
 def test_unusable_consent_is_refused_and_nothing_is_recorded(

@@ -16,10 +16,8 @@ invalid requests and 401/403/404/409 for the rest), ``positive_data_acceptance``
 the schema: a Segment call needs userId or anonymousId, identifiers must parse, purposes must
 be in the catalogue) and ``negative_data_rejection`` (unknown query parameters are ignored).
 
-Known defects are listed in ``KNOWN_SERVER_ERRORS`` and ``KNOWN_DOC_GAPS``: the fuzzer
-tolerates exactly those and still checks everything else on those operations; the strict
-xfail tests at the bottom reproduce each defect and start failing once it is fixed, so the
-entry can be removed.
+Fixed 500s keep their exact reproduction in ``FIXED_SERVER_ERRORS``; ``KNOWN_DOC_GAPS`` lists
+the documentation defects the fuzzer still skips on one operation.
 """
 
 from __future__ import annotations
@@ -74,8 +72,9 @@ def _overflow(url: str, body: dict[str, Any] | None = None) -> KnownServerError:
 
 
 _HUGE = str(BIGINT)
-# The fuzzer tolerates exactly these exceptions on these operations, and checks the rest.
-KNOWN_SERVER_ERRORS: dict[tuple[str, str], KnownServerError] = {
+# 500s this fuzzer found (SEC-1, SEC-8), fixed since: each exact request stays as a regression
+# test below. The fuzzer tolerates no server error at all.
+FIXED_SERVER_ERRORS: dict[tuple[str, str], KnownServerError] = {
     ("GET", "/api/v1/events"): _overflow(f"/api/v1/events?before={_HUGE}"),
     ("GET", "/api/v1/events/{seq}"): _overflow(f"/api/v1/events/{_HUGE}"),
     ("GET", "/api/v1/audit"): _overflow(f"/api/v1/audit?before_id={_HUGE}"),
@@ -189,8 +188,7 @@ def fuzzed(sqlite_settings: Settings) -> Iterator[Fuzzed]:
 
 
 def _is_known(key: tuple[str, str], exc: Exception) -> bool:
-    known = KNOWN_SERVER_ERRORS.get(key)
-    return known is not None and isinstance(exc, known.error)
+    return False  # every server error fails the run
 
 
 @pytest.mark.parametrize(
@@ -231,21 +229,13 @@ def test_operation_never_fails_and_answers_as_documented(
 @pytest.mark.parametrize(
     "key",
     [
-        pytest.param(
-            key,
-            id=f"{key[0]} {key[1]}",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=f"{known.finding} answers 500 (docs/threat-model.md)",
-            ),
-        )
-        for key, known in sorted(KNOWN_SERVER_ERRORS.items())
+        pytest.param(key, id=f"{key[0]} {key[1]}")
+        for key in sorted(FIXED_SERVER_ERRORS)
     ],
 )
 def test_a_known_server_error_is_now_a_client_error(fuzzed: Fuzzed, key: tuple[str, str]) -> None:
-    """Passes once the finding is fixed: then drop its ``KNOWN_SERVER_ERRORS`` entry."""
-    known = KNOWN_SERVER_ERRORS[key]
+    """The exact request that used to answer 500 now gets a clear 4xx."""
+    known = FIXED_SERVER_ERRORS[key]
     client = TestClient(fuzzed.app, raise_server_exceptions=False)  # the lifespan already runs
     with structlog.testing.capture_logs():
         response = client.request(

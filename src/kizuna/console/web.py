@@ -28,7 +28,14 @@ from kizuna.config import Settings
 from kizuna.console.i18n import choose_locale, has_key, translate
 from kizuna.console.security import tokens_match
 from kizuna.db import Database
-from kizuna.errors import BadRequest, Forbidden, KizunaError, error_response
+from kizuna.errors import (
+    OUT_OF_RANGE_ERRORS,
+    BadRequest,
+    Forbidden,
+    KizunaError,
+    error_response,
+    out_of_range,
+)
 from kizuna.kit.clock import as_utc
 
 HERE = Path(__file__).parent
@@ -272,6 +279,8 @@ class ConsoleRoute(APIRoute):
                 response = error_page(
                     request, BadRequest("The form is incomplete.", code="request.invalid")
                 )
+            except OUT_OF_RANGE_ERRORS:
+                response = error_page(request, out_of_range())
             response.headers.update(SECURITY_HEADERS)
             return response
 

@@ -136,7 +136,12 @@ class IdentityRules(BaseModel):
             if unknown:
                 raise ValueError(f"{group} names types not in priority: {unknown}")
         for pattern in self.blocked_patterns:
-            re.compile(pattern)
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"blocked pattern {pattern!r} is not a valid regex: {error}"
+                ) from None
         if self.match_review_threshold > self.match_link_threshold:
             raise ValueError("match_review_threshold must not exceed match_link_threshold")
         return self

@@ -6,7 +6,7 @@ import dataclasses
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -105,11 +105,11 @@ def link(
 
 @router.get("/conflicts")
 def list_conflicts(
-    _: CanRead, session: ReadSessionDep, limit: int = 100
+    _: CanRead, session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, list[dict[str, Any]]]:
     """Evidence the rules refused (unique conflicts, untrusted bridges, limits, caps)."""
     rows = session.execute(
-        select(IdentityConflict).order_by(IdentityConflict.id.desc()).limit(min(limit, 1000))
+        select(IdentityConflict).order_by(IdentityConflict.id.desc()).limit(limit)
     ).scalars()
     return {
         "items": [
@@ -127,11 +127,11 @@ def list_conflicts(
 
 @router.get("/refusals")
 def list_refusals(
-    _: CanRead, session: ReadSessionDep, limit: int = 100
+    _: CanRead, session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, list[dict[str, Any]]]:
     """Values that never became identifiers (blocked, unparseable, oversized), counted."""
     rows = session.execute(
-        select(IdentityRefusal).order_by(IdentityRefusal.count.desc()).limit(min(limit, 1000))
+        select(IdentityRefusal).order_by(IdentityRefusal.count.desc()).limit(limit)
     ).scalars()
     return {
         "items": [

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import phonenumbers
 
@@ -65,35 +65,49 @@ def normalise(
         return None, Refusal(id_type, value[:MAX_VALUE_LENGTH], "identity.too_long")
     if rules.is_blocked(id_type, value):
         return None, Refusal(id_type, value, "identity.blocked")
+    normal = canonical(id_type, value, rules)
+    if normal is None:
+        return None, Refusal(id_type, value, "identity.invalid_phone")
+    if id_type == "email" and not _EMAIL.match(normal):
+        return None, Refusal(id_type, normal, "identity.invalid_email")
+    return Identifier(id_type, normal), None
+
+
+def canonical(id_type: str, value: str, rules: IdentityRules) -> str | None:
+    """The normalised form of a ``text``-ed value, without the checks ``normalise`` adds
+    (None: a phone number that does not parse). Ingestion's suppression check uses it alone:
+    a value the checks would refuse never became an identifier, so it cannot be suppressed."""
     if id_type == "email":
-        value = value.casefold()
-        if not _EMAIL.match(value):
-            return None, Refusal(id_type, value, "identity.invalid_email")
-    elif id_type == "phone":
+        return value.casefold()
+    if id_type == "phone":
         try:
             number = phonenumbers.parse(value, rules.default_phone_region)
         except phonenumbers.NumberParseException:
-            return None, Refusal(id_type, value, "identity.invalid_phone")
+            return None
         if not phonenumbers.is_possible_number(number):
-            return None, Refusal(id_type, value, "identity.invalid_phone")
-        value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    elif id_type in rules.case_insensitive_types:
-        value = value.casefold()
-    return Identifier(id_type, value), None
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if id_type in rules.case_insensitive_types:
+        return value.casefold()
+    return value
+
+
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # Events are parsed JSON: a plain dict, checked first (the ABC check costs ten times more
+    # and this runs for every event ingestion screens for suppressed identifiers).
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _traits(message: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     found = []
     for holder in (message, message.get("context")):
-        if isinstance(holder, Mapping) and isinstance(holder.get("traits"), Mapping):
+        if _is_map(holder) and _is_map(holder.get("traits")):
             found.append(holder["traits"])
     return found
 
 
-def identifiers_of(
-    message: Mapping[str, Any], rules: IdentityRules
-) -> tuple[list[Identifier], list[Refusal]]:
-    """Every identifier an event carries (deduplicated, in priority order) and every refusal."""
+def candidates(message: Mapping[str, Any], rules: IdentityRules) -> list[tuple[str, object]]:
+    """Every ``(type, raw value)`` an event offers as an identifier, before normalisation."""
     candidates: list[tuple[str, object]] = []
     if message.get("userId") is not None:
         candidates.append(("user_id", message["userId"]))
@@ -108,20 +122,27 @@ def identifiers_of(
                 if traits.get(key) is not None:
                     candidates.append((id_type, traits[key]))
     context = message.get("context")
-    if isinstance(context, Mapping):
+    if _is_map(context):
         device = context.get("device")
-        if isinstance(device, Mapping) and device.get("id") is not None:
+        if _is_map(device) and device.get("id") is not None:
             candidates.append(("device_id", device["id"]))
         external_ids = context.get("externalIds")
         if isinstance(external_ids, list):
             for item in external_ids:
-                if isinstance(item, Mapping) and item.get("collection", "users") == "users":
+                if _is_map(item) and item.get("collection", "users") == "users":
                     external = rules.external_type(str(item.get("type", "")))
                     if external is not None:
                         candidates.append((external, item.get("id")))
+    return candidates
+
+
+def identifiers_of(
+    message: Mapping[str, Any], rules: IdentityRules
+) -> tuple[list[Identifier], list[Refusal]]:
+    """Every identifier an event carries (deduplicated, in priority order) and every refusal."""
     found: set[Identifier] = set()
     refused: list[Refusal] = []
-    for id_type, raw in candidates:
+    for id_type, raw in candidates(message, rules):
         identifier, refusal = normalise(id_type, raw, rules)
         if refusal is not None:
             refused.append(refusal)
