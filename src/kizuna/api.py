@@ -11,6 +11,7 @@ from kizuna.matching.endpoints import router as matching_router
 from kizuna.pipeline.endpoints import router as pipeline_router
 from kizuna.privacy.audit_endpoints import router as audit_router
 from kizuna.privacy.consent_endpoints import router as consent_router
+from kizuna.privacy.requests_endpoints import router as privacy_requests_router
 from kizuna.profiles.endpoints import router as profiles_router
 from kizuna.sources.endpoints import router as sources_router
 
@@ -22,5 +23,6 @@ api_router.include_router(catalog_router)
 api_router.include_router(profiles_router)
 api_router.include_router(consent_router)
 api_router.include_router(audit_router)
+api_router.include_router(privacy_requests_router)
 api_router.include_router(matching_router)
 api_router.include_router(identity_router)

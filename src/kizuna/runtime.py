@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from kizuna.config import Settings
 from kizuna.db import Database
+from kizuna.identity.config import load_rules
 from kizuna.ingestion.directory import SourceDirectory
 from kizuna.ingestion.service import Collector
 from kizuna.ingestion.writer import GroupCommitWriter, LogWriter
@@ -21,6 +22,8 @@ from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import SqlEventLog, SqlOffsetStore
 from kizuna.pipeline.registry import default_consumers
 from kizuna.pipeline.runner import PipelineRunner
+from kizuna.privacy.scheduler import RetentionScheduler
+from kizuna.privacy.suppression import SuppressionList
 
 
 class Platform:
@@ -40,14 +43,19 @@ class Platform:
         else:
             self.writer = self.group_commit_writer(on_commit=self.runner.wake)
         self.directory = SourceDirectory(self.db, settings.ingestion.source_cache_seconds)
+        rules = load_rules(settings.identity.rules_file)
+        ttl = settings.ingestion.source_cache_seconds
+        self.suppressions = SuppressionList(self.db, rules, ttl)
         self.collector = Collector(
             settings.ingestion,
             self.writer,
             self.directory,
             settings.pipeline.partitions,
             share=1 / settings.workers,  # each worker process enforces its share of the limit
+            suppressions=self.suppressions,
         )
         self.consumers_in_process = settings.pipeline.in_process
+        self.retention = RetentionScheduler(self.db, settings)
 
     def group_commit_writer(self, on_commit: Callable[[], None] | None) -> GroupCommitWriter:
         return GroupCommitWriter(
@@ -66,9 +74,11 @@ class Platform:
             self.writer.start()
         if consumers:
             self.runner.start()
+            self.retention.start()  # one process enforces retention: the one with consumers
 
     def stop(self) -> None:
         self.writer.stop()
         self.runner.stop()
+        self.retention.stop()
         self.projection_db.dispose()
         self.db.dispose()

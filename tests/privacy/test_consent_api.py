@@ -211,8 +211,12 @@ def test_consent_arrives_in_events(shop: Shop) -> None:
             "consent.invalid",
         ),
         (
-            {"purpose": "marketing", "channel": "email", "granted": True,
-             "effective_at": "2099-01-01T00:00:00Z"},
+            {
+                "purpose": "marketing",
+                "channel": "email",
+                "granted": True,
+                "effective_at": "2099-01-01T00:00:00Z",
+            },
             "consent.invalid",
         ),
     ],

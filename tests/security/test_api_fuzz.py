@@ -228,10 +228,7 @@ def test_operation_never_fails_and_answers_as_documented(
 
 @pytest.mark.parametrize(
     "key",
-    [
-        pytest.param(key, id=f"{key[0]} {key[1]}")
-        for key in sorted(FIXED_SERVER_ERRORS)
-    ],
+    [pytest.param(key, id=f"{key[0]} {key[1]}") for key in sorted(FIXED_SERVER_ERRORS)],
 )
 def test_a_known_server_error_is_now_a_client_error(fuzzed: Fuzzed, key: tuple[str, str]) -> None:
     """The exact request that used to answer 500 now gets a clear 4xx."""

@@ -12,6 +12,7 @@ from kizuna.console import (
     views_matches,
     views_overview,
     views_pipeline,
+    views_privacy,
     views_profiles,
     views_quarantine,
     views_sources,
@@ -46,6 +47,7 @@ def mount_console(app: FastAPI) -> None:
         views_pipeline,
         views_profiles,
         views_matches,
+        views_privacy,
     ):
         console.include_router(views.router)
     console.include_router(_not_found_router())

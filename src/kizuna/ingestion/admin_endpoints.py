@@ -80,6 +80,7 @@ def list_tallies(
     days: Annotated[int, Query(ge=1, le=366)] = 7,
     source: Annotated[str | None, Query(max_length=64)] = None,
 ) -> TallyList:
-    """Per source and day: accepted, warned, duplicate, quarantined, rejected, rate-limited."""
+    """Per source and day: accepted, warned, duplicate, quarantined, suppressed, rejected,
+    rate-limited."""
     rows = quarantine.tallies(session, days=days, source_id=source)
     return TallyList(items=[TallyOut.model_validate(r, from_attributes=True) for r in rows])

@@ -29,6 +29,7 @@ from kizuna.ingestion.schemas import (
 from kizuna.ingestion.writer import LogWriter, StorageUnavailable, WriteResult
 from kizuna.kit.clock import to_millis, utcnow
 from kizuna.metrics import ACK_SECONDS, REJECTED_REQUESTS
+from kizuna.privacy.suppression import SuppressionList
 
 
 class StorageError(KizunaError):
@@ -44,11 +45,15 @@ class Collector:
         directory: SourceDirectory,
         partitions: int,
         share: float = 1.0,
+        suppressions: SuppressionList | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.directory = directory
         self.partitions = partitions
+        # Events of suppressed identifiers (erased or do-not-track people) are dropped and
+        # counted as ``suppressed``; the client is told nothing (Segment answers 200 as well).
+        self.suppressions = suppressions
         # With N server processes each enforces 1/N of a write key's limit: the port's load
         # balancing spreads a client's connections across them.
         self.limiter = RateLimiter(
@@ -76,8 +81,10 @@ class Collector:
                     )
                 source = await self._authenticate(body_key)
             self._limit(source)
+            if self.suppressions is not None and self.suppressions.stale():
+                await run_in_threadpool(self.suppressions.refresh)
             entries = self._entries(source, message_type, raw)
-            result = await self.writer.write(entries)
+            result = await self.writer.write(entries) if entries else WriteResult()
         except KizunaError as exc:
             REJECTED_REQUESTS.labels(exc.code).inc()
             if source is not None and exc.status < 500:
@@ -185,9 +192,35 @@ class Collector:
                     ],
                 ) from exc
             entries.append(entry)
+        if self.suppressions is not None and len(self.suppressions):
+            entries, raw_messages = self._unsuppressed(source, entries, raw_messages, batch_context)
         if source.plan.enforced:
             self._apply_plan(source, entries, raw_messages)
         return entries
+
+    def _unsuppressed(
+        self,
+        source: SourceContext,
+        entries: list[LogEntry],
+        raw_messages: list[dict[str, Any]],
+        batch_context: dict[str, Any] | None,
+    ) -> tuple[list[LogEntry], list[dict[str, Any]]]:
+        assert self.suppressions is not None
+        kept: list[LogEntry] = []
+        kept_messages: list[dict[str, Any]] = []
+        for entry, raw in zip(entries, raw_messages, strict=True):
+            message = raw
+            if batch_context:  # identifiers may sit in the batch's context (traits)
+                own = raw.get("context")
+                context = {**batch_context, **own} if isinstance(own, dict) else batch_context
+                message = {**raw, "context": context}
+            if self.suppressions.suppressed(message):
+                continue
+            kept.append(entry)
+            kept_messages.append(raw)
+        if len(kept) < len(entries):
+            self.writer.tally(source.id, "suppressed", len(entries) - len(kept))
+        return kept, kept_messages
 
     @staticmethod
     def _apply_plan(

@@ -9,6 +9,7 @@ from kizuna.identity.subscribers import identity_consumer
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import SqlEventLog
 from kizuna.privacy.consent_config import load_catalogue
+from kizuna.privacy.requests_consumer import privacy_consumer
 from kizuna.privacy.subscribers import consent_consumer
 
 
@@ -16,4 +17,10 @@ def default_consumers(settings: Settings) -> list[Consumer]:
     rules = load_rules(settings.identity.rules_file)
     log = SqlEventLog(settings.pipeline.partitions)
     catalogue = load_catalogue(settings.privacy.consent_file)
-    return [CHANNEL_ACTIVITY, identity_consumer(rules, log), consent_consumer(catalogue, rules)]
+    return [
+        CHANNEL_ACTIVITY,
+        identity_consumer(rules, log),
+        consent_consumer(catalogue, rules),
+        # after identity: a request waits for it anyway
+        privacy_consumer(rules, log, settings.privacy.sqlite_vacuum_after_erasure),
+    ]
