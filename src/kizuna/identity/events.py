@@ -12,30 +12,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from kizuna.identity.resolution import Outcome
-from kizuna.ingestion.rules import LogEntry, build_entry
-from kizuna.kit.clock import utcnow
+from kizuna.ingestion.rules import LogEntry
 from kizuna.pipeline.log import SqlEventLog
-
-SYSTEM_SOURCE = "kizuna"
-MAX_EVENT_BYTES = 32 * 1024
+from kizuna.pipeline.system_events import system_entry
 
 
 def _entry(name: str, properties: dict[str, Any], partitions: int) -> LogEntry:
-    now = utcnow()
-    message = {"event": name, "properties": properties, "context": {"kizuna": "identity"}}
-    return build_entry(
-        message,
-        message_type="track",
-        name=name,
-        sent_at=None,
-        original_timestamp=now,
-        batch_context=None,
-        received_at=now,
-        source_id=SYSTEM_SOURCE,
-        source_kind="server",
-        partitions=partitions,
-        max_event_bytes=MAX_EVENT_BYTES,
-    )
+    return system_entry(name, properties, partitions, "identity")
 
 
 def emit_changes(conn: Connection, log: SqlEventLog, outcome: Outcome, cause: str) -> None:

@@ -19,10 +19,10 @@ import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kizuna.identity.events import SYSTEM_SOURCE
 from kizuna.identity.identifiers import identifiers_of
 from kizuna.identity.store import chunks
 from kizuna.models import DeadLetter, Event, EventEvidence
+from kizuna.pipeline.system_events import SYSTEM_SOURCE
 from kizuna.privacy.subject import ExportFiles, LoggedRef, Person, PersonalData, removed
 
 SCAN_ROWS = 1000

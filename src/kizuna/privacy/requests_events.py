@@ -11,10 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from kizuna.identity.events import MAX_EVENT_BYTES, SYSTEM_SOURCE
-from kizuna.ingestion.rules import build_entry
-from kizuna.kit.clock import utcnow
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog
+from kizuna.pipeline.system_events import SYSTEM_SOURCE, system_entry
 
 REQUESTED = "privacy.request"
 RUN = "privacy.request.run"
@@ -28,21 +26,7 @@ def append_request_event(
     properties: dict[str, Any] = {"request_id": request_id}
     if after_seq is not None:
         properties["after_seq"] = after_seq
-    now = utcnow()
-    message = {"event": name, "properties": properties, "context": {"kizuna": "privacy"}}
-    entry = build_entry(
-        message,
-        message_type="track",
-        name=name,
-        sent_at=None,
-        original_timestamp=now,
-        batch_context=None,
-        received_at=now,
-        source_id=SYSTEM_SOURCE,
-        source_kind="server",
-        partitions=event_log.partitions,
-        max_event_bytes=MAX_EVENT_BYTES,
-    )
+    entry = system_entry(name, properties, event_log.partitions, "privacy")
     event_log.lock_for_append(conn)
     event_log.append(conn, [entry])
 
