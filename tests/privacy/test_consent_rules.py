@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kizuna.privacy.consent_config import ConsentCatalogue
-from kizuna.privacy.consent_rules import Choice, decide
+from kizuna.privacy.consent_rules import Choice, decide, decide_summary, summarise
 
 CATALOGUE = ConsentCatalogue()
 EMAIL = CATALOGUE.group("marketing", "email")
@@ -112,3 +113,38 @@ def test_a_merge_never_allows_what_a_standing_newer_no_forbids(
         last_no = max(c.at for c in denials)
         newer_yes = any(c.granted and c.explicit and c.at > last_no for c in relevant)
         assert decide(a + b, EMAIL).allowed == newer_yes
+
+
+_CHANNELS = st.sampled_from(["email", "sms", "post", "all"])
+_ADDRESSES = st.sampled_from([None, "a@example.jp", "b@example.jp"])
+_CHOICES = st.lists(
+    st.builds(
+        lambda day, granted, explicit, channel, address, row: Choice(
+            "marketing", channel, granted, explicit and granted,
+            T0 + timedelta(days=day), address, row,
+        ),  # fmt: skip
+        st.integers(0, 6),  # few days: ties between a no and a yes are common
+        st.booleans(),
+        st.booleans(),
+        _CHANNELS,
+        _ADDRESSES,
+        st.integers(1, 10_000),
+    ),
+    max_size=8,
+)
+
+
+@given(_CHOICES, st.sampled_from([EMAIL, POST]), _ADDRESSES, st.booleans())
+def test_the_summary_decides_as_the_rows_do(
+    choices: list[Choice], group: Any, address: str | None, suppressed: bool
+) -> None:
+    """An audience is decided from three times per person (``summarise`` is what the database
+    computes): the answer, its reason and since when must be those of the rule on the rows."""
+    by_rows = decide(choices, group, address=address, suppressed=suppressed)
+    summary = summarise(choices, group, address=address)
+    by_summary = decide_summary(summary, group, suppressed=suppressed)
+    assert (by_summary.allowed, by_summary.reason, by_summary.since) == (
+        by_rows.allowed,
+        by_rows.reason,
+        by_rows.since,
+    )

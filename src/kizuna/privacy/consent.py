@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna.errors import KizunaError
@@ -21,26 +21,15 @@ from kizuna.identity.config import IdentityRules
 from kizuna.identity.identifiers import Identifier
 from kizuna.identity.service import checked
 from kizuna.kit.clock import utcnow
-from kizuna.models import ConsentRecord, IdentityNode, Profile, Suppression
-from kizuna.models.base import UtcDateTime
-from kizuna.privacy.consent_config import CHANNELS, LEGAL_BASES, ConsentCatalogue
+from kizuna.models import ConsentRecord, IdentityNode, Profile
+from kizuna.privacy.consent_config import LEGAL_BASES, ConsentCatalogue, check_choice
 from kizuna.privacy.consent_rules import Choice, Decision, decide
-from kizuna.privacy.keys import digest_secret, identifier_digest
+from kizuna.privacy.contact import may_contact_many, suppressed_among, suppression_check
 from kizuna.profiles.service import MergedAway, live_profile
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks differ a little, not by years
 # The identifier type an address on a channel is (an email inbox, a phone, a device).
 ADDRESS_TYPES = {"email": "email", "sms": "phone", "phone": "phone", "push": "device_id"}
-
-
-class UnknownPurpose(KizunaError):
-    status = 400
-    code = "consent.unknown_purpose"
-
-
-class UnknownChannel(KizunaError):
-    status = 400
-    code = "consent.unknown_channel"
 
 
 class InvalidConsent(KizunaError):
@@ -60,24 +49,6 @@ class ConsentChoice:
     address: str | None = None
     effective_at: datetime | None = None
     note: str | None = None
-
-
-def check_choice(
-    catalogue: ConsentCatalogue, purpose: str, channel: str, *, recording: bool = False
-) -> None:
-    """A question may name any channel (a channel-less purpose answers for all of them); a
-    recorded choice must name a group of its own, or ``all`` for every group of the purpose."""
-    if purpose not in catalogue.purposes:
-        raise UnknownPurpose(
-            f"unknown purpose {purpose!r}; purposes: {', '.join(catalogue.purposes)}"
-        )
-    if channel not in CHANNELS:
-        raise UnknownChannel(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
-    exact = any(g.purpose == purpose and g.channel == channel for g in catalogue.groups)
-    if channel != "all" and (
-        catalogue.group(purpose, channel) is None or (recording and not exact)
-    ):
-        raise UnknownChannel(f"{purpose} has no subscription group on {channel}")
 
 
 def resolve_profile(session: Session, profile_id: str) -> Profile:
@@ -189,98 +160,17 @@ def _ledger(session: Session, profile_ids: Sequence[str]) -> dict[str, list[Cons
     return found
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NODES = text(
-    "SELECT profile_id, type, value FROM identity_nodes WHERE profile_id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-_CHOICES = text(
-    "SELECT n.profile_id, c.purpose, c.channel, c.granted, c.explicit, c.effective_at,"
-    " c.address, c.id FROM consent_records c JOIN identity_nodes n"
-    " ON n.type = c.identifier_type AND n.value = c.identifier_value"
-    " WHERE n.profile_id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
-
-
-def _choices(
-    session: Session, profile_ids: Sequence[str], purpose: str, channel: str
-) -> dict[str, list[Choice]]:
-    """The rows that can bear on one question, as plain tuples (the hot path of a send).
-
-    Filtered here, not in SQL: a condition on the purpose tempts planners into scanning the
-    whole ledger by its purpose index instead of walking from the people's identifiers.
-    """
-    found: dict[str, list[Choice]] = {p: [] for p in profile_ids}
-    channels = (channel, "all")
-    as_utc = UtcDateTime().process_result_value
-    dialect = session.get_bind().dialect
-    for owner, row_purpose, row_channel, granted, explicit, at, address, row_id in session.execute(
-        _CHOICES, {"ids": list(profile_ids)}
-    ):
-        if row_purpose == purpose and row_channel in channels:
-            found[owner].append(
-                Choice(
-                    row_purpose, row_channel, bool(granted), bool(explicit),
-                    as_utc(at, dialect) or _EPOCH, address, row_id,
-                )
-            )  # fmt: skip
-    return found
-
-
-def _suppressed(session: Session, profile_ids: Sequence[str], key: _SuppressionKey) -> set[str]:
-    """Profiles holding a suppressed identifier."""
-    nodes = session.execute(_NODES, {"ids": list(profile_ids)}).all()
-    owner = {identifier_digest(key.secret, Identifier(t, v)): p for p, t, v in nodes}
-    if key.all_digests is not None:
-        return {p for d, p in owner.items() if d in key.all_digests}
-    hits = session.execute(select(Suppression.digest).where(Suppression.digest.in_(owner)))
-    return {owner[d] for (d,) in hits}
-
-
-@dataclass(frozen=True)
-class _SuppressionKey:
-    secret: str
-    all_digests: frozenset[str] | None  # loaded once for a large audience
-
-
-def _suppression_key(session: Session, audience: int) -> _SuppressionKey | None:
-    if session.scalar(select(Suppression.digest).limit(1)) is None:
-        return None
-    digests = None
-    if audience > 200:
-        digests = frozenset(session.execute(select(Suppression.digest)).scalars())
-    return _SuppressionKey(digest_secret(session), digests)
+def _held(session: Session, profile: Profile) -> set[tuple[str, str]]:
+    rows = session.execute(
+        select(IdentityNode.type, IdentityNode.value).where(IdentityNode.profile_id == profile.id)
+    )
+    return {(t, v) for t, v in rows}
 
 
 def _choice(row: ConsentRecord) -> Choice:
     return Choice(
         row.purpose, row.channel, row.granted, row.explicit, row.effective_at, row.address, row.id
     )
-
-
-def may_contact_many(
-    session: Session,
-    catalogue: ConsentCatalogue,
-    profile_ids: Sequence[str],
-    purpose: str,
-    channel: str,
-    *,
-    address: str | None = None,
-) -> dict[str, Decision]:
-    """The decision for each live profile id (what a send step asks for a whole audience)."""
-    check_choice(catalogue, purpose, channel)
-    group = catalogue.group(purpose, channel)
-    assert group is not None
-    decisions: dict[str, Decision] = {}
-    key = _suppression_key(session, len(profile_ids))
-    for start in range(0, len(profile_ids), 1000):
-        part = list(profile_ids[start : start + 1000])
-        ledger = _choices(session, part, purpose, channel)
-        suppressed = _suppressed(session, part, key) if key else set()
-        for profile_id in part:
-            decisions[profile_id] = decide(
-                ledger[profile_id], group, address=address, suppressed=profile_id in suppressed
-            )
-    return decisions
 
 
 def may_contact(
@@ -305,8 +195,9 @@ def current_state(
     """Every subscription group's answer for this person, with since when and why."""
     profile = resolve_profile(session, profile_id)
     rows = [_choice(r) for r in _ledger(session, [profile.id])[profile.id]]
-    key = _suppression_key(session, 1)
-    suppressed = bool(_suppressed(session, [profile.id], key)) if key else False
+    check = suppression_check(session, 1)
+    held = {profile.id: _held(session, profile)}
+    suppressed = bool(check and suppressed_among(session, check, held))
     result = []
     for group in catalogue.groups:
         decision = decide(rows, group, suppressed=suppressed)

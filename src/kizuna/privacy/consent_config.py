@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kizuna.errors import KizunaError
+
 CHANNELS = ("email", "sms", "push", "line", "phone", "post", "all")
 Semantics = Literal["opt_in", "opt_out"]
 
@@ -121,3 +123,31 @@ def load_catalogue(path: str | None) -> ConsentCatalogue:
     if not path:
         return ConsentCatalogue()
     return ConsentCatalogue.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+class UnknownPurpose(KizunaError):
+    status = 400
+    code = "consent.unknown_purpose"
+
+
+class UnknownChannel(KizunaError):
+    status = 400
+    code = "consent.unknown_channel"
+
+
+def check_choice(
+    catalogue: ConsentCatalogue, purpose: str, channel: str, *, recording: bool = False
+) -> None:
+    """A question may name any channel (a channel-less purpose answers for all of them); a
+    recorded choice must name a group of its own, or ``all`` for every group of the purpose."""
+    if purpose not in catalogue.purposes:
+        raise UnknownPurpose(
+            f"unknown purpose {purpose!r}; purposes: {', '.join(catalogue.purposes)}"
+        )
+    if channel not in CHANNELS:
+        raise UnknownChannel(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
+    exact = any(g.purpose == purpose and g.channel == channel for g in catalogue.groups)
+    if channel != "all" and (
+        catalogue.group(purpose, channel) is None or (recording and not exact)
+    ):
+        raise UnknownChannel(f"{purpose} has no subscription group on {channel}")

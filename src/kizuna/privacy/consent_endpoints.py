@@ -14,7 +14,7 @@ from kizuna.auth.service import Principal
 from kizuna.db import ReadSessionDep, SessionDep
 from kizuna.identity.endpoints import RulesDep
 from kizuna.privacy import audit, consent
-from kizuna.privacy.consent_config import ConsentCatalogue, load_catalogue
+from kizuna.privacy.consent_config import ConsentCatalogue, check_choice, load_catalogue
 from kizuna.privacy.links import preference_link, unsubscribe_link
 
 router = APIRouter(tags=["consent"])
@@ -168,7 +168,7 @@ def make_unsubscribe_link(
 ) -> dict[str, Any]:
     """The ``List-Unsubscribe`` URL for a message to this person (RFC 8058 one-click: send it
     with ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``)."""
-    consent.check_choice(catalogue, body.purpose, body.channel, recording=True)
+    check_choice(catalogue, body.purpose, body.channel, recording=True)
     profile = consent.resolve_profile(session, profile_id)
     url = unsubscribe_link(
         session, request.app.state.settings, profile.id, body.purpose, body.channel, body.address

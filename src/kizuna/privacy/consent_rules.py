@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kizuna.privacy.consent_config import Group
 
@@ -85,3 +86,45 @@ def decide(
     if group.semantics == "opt_in":
         return Decision(False, "not_opted_in")
     return Decision(True, "default")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the rule needs of one person's relevant rows: the latest time of each kind.
+
+    A whole audience is decided from these three maxima, computed by the database (one row per
+    person instead of every ledger row). ``decide_summary`` gives the same ``allowed``,
+    ``reason`` and ``since`` as ``decide`` on the rows (a property test holds them equal); it
+    cannot name the deciding row. The times may be any ordered type: SQLite returns its stored
+    ISO text, which orders like the times it spells.
+    """
+
+    last_no: Any = None  # latest denial
+    last_explicit_yes: Any = None  # latest explicit grant
+    last_yes: Any = None  # latest grant of any basis
+
+
+def decide_summary(summary: Summary, group: Group, *, suppressed: bool = False) -> Decision:
+    if suppressed:
+        return Decision(False, "suppressed")
+    last_no, explicit_yes = summary.last_no, summary.last_explicit_yes
+    if last_no is not None:
+        if explicit_yes is not None and explicit_yes > last_no:
+            return Decision(True, "opted_in", explicit_yes)
+        return Decision(False, "opted_out", last_no)
+    yes = summary.last_yes if group.semantics == "opt_out" else explicit_yes
+    if yes is not None:
+        return Decision(True, "opted_in", yes)
+    if group.semantics == "opt_in":
+        return Decision(False, "not_opted_in")
+    return Decision(True, "default")
+
+
+def summarise(choices: Iterable[Choice], group: Group, *, address: str | None = None) -> Summary:
+    """The summary of rows in memory (what the database computes for an audience)."""
+    relevant = [c for c in choices if _applies(c, group, address)]
+    return Summary(
+        max((c.at for c in relevant if not c.granted), default=None),
+        max((c.at for c in relevant if c.granted and c.explicit), default=None),
+        max((c.at for c in relevant if c.granted), default=None),
+    )

@@ -1,0 +1,211 @@
+"""``may_contact``: the question every send asks, for one person or for a whole audience.
+
+Sends ask for audiences of thousands, so the database does the reading in a few round trips:
+for each person, the latest denial, the latest explicit grant and the latest grant among the
+ledger rows of the asked purpose and channel that hang on the person's identifiers (one
+aggregated row per person; the profile ids travel as one array parameter, PostgreSQL
+``= ANY`` and SQLite ``json_each``). ``consent_rules.decide_summary`` turns those three times
+into the answer; it agrees with ``consent_rules.decide`` on the rows themselves, which a
+property test checks on both databases.
+
+Suppression: the list is a set of keyed digests, so each of the audience's identifiers of a
+type that has suppressions is digested and looked up (a large audience reads the list once; a
+small one asks the table for just its digests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    column,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
+
+from kizuna.models import ConsentRecord, IdentityNode, Suppression
+from kizuna.privacy.consent_config import ConsentCatalogue, Group, check_choice
+from kizuna.privacy.consent_rules import Decision, Summary, decide_summary
+from kizuna.privacy.keys import digest_secret, identifier_digester
+
+# People per round trip: SQLite walks indexes (small parts keep each walk short); PostgreSQL
+# hash-joins, which pays off on large parts.
+PARTS = {"sqlite": 5_000, "postgresql": 50_000}
+LOAD_ALL_SUPPRESSIONS_FROM = 200  # audiences from this size read the whole list once
+SUPPRESSED = Decision(False, "suppressed")
+
+# Core tables, not ORM entities: an audience's rows skip the ORM's per-row loading.
+_NODES = IdentityNode.__table__.c
+_LEDGER = ConsentRecord.__table__.c
+
+
+def _audience(dialect: str, profile_ids: list[str]) -> ColumnElement[bool]:
+    """``identity_nodes.profile_id`` among these people, as one array parameter."""
+    if dialect == "postgresql":
+        return _NODES.profile_id == any_(bindparam("ids", profile_ids, type_=ARRAY(String)))
+    if dialect == "sqlite":
+        ids: Select[tuple[str]] = select(column("value")).select_from(
+            func.json_each(orjson.dumps(profile_ids).decode())
+        )
+        return _NODES.profile_id.in_(ids.scalar_subquery())
+    return _NODES.profile_id.in_(profile_ids)
+
+
+def _summaries(
+    session: Session, dialect: str, part: list[str], group: Group, address: str | None
+) -> Select[Any]:
+    """One row per person with relevant ledger rows: the three times ``Summary`` holds.
+
+    On SQLite the purpose and channel are compared as expressions (``|| ''``): without
+    statistics its planner might otherwise start from the purpose index (every row of a purpose)
+    instead of walking from the people's identifiers. PostgreSQL plans from statistics (hash
+    joins for large audiences), and an expression there would hide the purpose's selectivity.
+    """
+    c, n = _LEDGER, _NODES
+    purpose, channel = (
+        (c.purpose.concat(""), c.channel.concat(""))
+        if dialect == "sqlite"
+        else (
+            c.purpose,
+            c.channel,
+        )
+    )
+    relevant = [purpose == group.purpose, channel.in_((group.channel, "all"))]
+    if address is not None:
+        relevant.append(or_(c.address.is_(None), c.address == address))
+
+    def latest(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        # Raw values (ISO text on SQLite): only the deciding time is converted, in Python.
+        return type_coerce(func.max(case((condition, c.effective_at))), NullType())
+
+    granted = c.granted.is_(true())
+    return (
+        select(
+            n.profile_id,
+            latest(c.granted.is_(false())),
+            latest(and_(granted, c.explicit.is_(true()))),
+            latest(granted),
+        )
+        .join(
+            ConsentRecord.__table__,
+            and_(c.identifier_type == n.type, c.identifier_value == n.value, *relevant),
+        )
+        .where(_audience(dialect, part))
+        .group_by(n.profile_id)
+    )
+
+
+def _aware(value: Any) -> datetime:
+    """A raw stored time (naive UTC; text on SQLite) as an aware datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class SuppressionCheck:
+    """How to tell a suppressed identifier: its keyed digest is on the list."""
+
+    digest: Callable[[str, str], str]
+    listed: frozenset[str] | None  # the whole list, read once for a large audience
+    types: frozenset[str] | None  # identifier types that have suppressions (None: unknown)
+
+    def concerns(self, id_type: str) -> bool:
+        return self.types is None or id_type in self.types
+
+
+def suppression_check(session: Session, audience: int) -> SuppressionCheck | None:
+    """None while the list is empty (nothing to look for)."""
+    if session.scalar(select(Suppression.digest).limit(1)) is None:
+        return None
+    digest = identifier_digester(digest_secret(session))
+    if audience < LOAD_ALL_SUPPRESSIONS_FROM:
+        return SuppressionCheck(digest, None, None)
+    rows = session.execute(select(Suppression.digest, Suppression.identifier_type)).all()
+    return SuppressionCheck(digest, frozenset(d for d, _ in rows), frozenset(t for _, t in rows))
+
+
+def suppressed_among(
+    session: Session, check: SuppressionCheck, held: dict[str, set[tuple[str, str]]]
+) -> set[str]:
+    """The profiles (keys of ``held``: profile -> its identifiers) holding a suppressed one."""
+    owner = {
+        check.digest(id_type, value): profile_id
+        for profile_id, identifiers in held.items()
+        for id_type, value in identifiers
+        if check.concerns(id_type)
+    }
+    if check.listed is not None:
+        return {p for d, p in owner.items() if d in check.listed}
+    hits = session.execute(select(Suppression.digest).where(Suppression.digest.in_(owner)))
+    return {owner[d] for (d,) in hits}
+
+
+def _held_by(
+    session: Session, dialect: str, part: list[str], check: SuppressionCheck
+) -> dict[str, set[tuple[str, str]]]:
+    """The identifiers of these people that could be on the list (types it has)."""
+    n = _NODES
+    query = select(n.profile_id, n.type, n.value).where(_audience(dialect, part))
+    if check.types is not None:  # as an expression: the walk stays on the people's index
+        query = query.where(n.type.concat("").in_(sorted(check.types)))
+    held: dict[str, set[tuple[str, str]]] = {}
+    for owner, id_type, value in session.execute(query):
+        if owner is not None and check.concerns(id_type):
+            held.setdefault(owner, set()).add((id_type, value))
+    return held
+
+
+def may_contact_many(
+    session: Session,
+    catalogue: ConsentCatalogue,
+    profile_ids: Sequence[str],
+    purpose: str,
+    channel: str,
+    *,
+    address: str | None = None,
+) -> dict[str, Decision]:
+    """The decision for each live profile id (what a send step asks for a whole audience)."""
+    check_choice(catalogue, purpose, channel)
+    group = catalogue.group(purpose, channel)
+    assert group is not None
+    dialect = session.get_bind().dialect.name
+    nobody = decide_summary(Summary(), group)  # no ledger row: the group's semantics decide
+    decisions: dict[str, Decision] = {}
+    check = suppression_check(session, len(profile_ids))
+    size = PARTS.get(dialect, 1_000)
+    for start in range(0, len(profile_ids), size):
+        part = list(dict.fromkeys(profile_ids[start : start + size]))
+        for profile_id in part:
+            decisions[profile_id] = nobody
+        for profile_id, *times in session.execute(
+            _summaries(session, dialect, part, group, address)
+        ):
+            decision = decide_summary(Summary(*times), group)
+            if decision.since is not None:
+                decision = Decision(decision.allowed, decision.reason, _aware(decision.since))
+            decisions[profile_id] = decision
+        if check is not None:
+            for profile_id in suppressed_among(
+                session, check, _held_by(session, dialect, part, check)
+            ):
+                decisions[profile_id] = SUPPRESSED
+    return decisions
