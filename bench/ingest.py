@@ -58,6 +58,9 @@ RESULTS = ROOT / "bench" / "results"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TXN_ROWS = 1000
 PG_SETTINGS = ("synchronous_commit", "fsync", "autovacuum", "shared_buffers", "max_wal_size")
+# /metrics needs a bearer token (SEC-6): the servers started here are configured with this one.
+METRICS_TOKEN = "kizuna-bench-scraper"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 # --- realistic events ----------------------------------------------------------------------
 
@@ -385,6 +388,7 @@ def start_server(
         "KIZUNA_INGESTION__RATE_LIMIT_PER_SECOND": "1000000",
         "KIZUNA_INGESTION__RATE_LIMIT_BURST": "1000000",
         "KIZUNA_PIPELINE__IN_PROCESS": "true" if consumers else "false",
+        "KIZUNA_OPS__METRICS_TOKEN": METRICS_TOKEN,
     }
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     cmd = [sys.executable, "-m", "kizuna", *serve]
@@ -475,7 +479,9 @@ def wait_for_consumers(port: int, timeout: float = 300.0) -> float | None:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
+            text = httpx.get(
+                f"http://127.0.0.1:{port}/metrics", headers=METRICS_AUTH, timeout=5.0
+            ).text
         except httpx.HTTPError:
             text = ""
         lags = [
@@ -494,7 +500,7 @@ def scrape_metrics(port: int) -> dict[str, float]:
     import httpx
 
     try:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=METRICS_AUTH, timeout=5.0).text
     except httpx.HTTPError:
         return {}
     values: dict[str, float] = {}

@@ -136,6 +136,16 @@ def db(settings: Settings) -> Iterator[Database]:
 # --- a real server in a subprocess ------------------------------------------------------------
 
 
+def die_with_parent() -> None:
+    """``preexec_fn`` for test servers: SIGTERM when the test process dies (Linux), so a run
+    killed by a timeout leaves no server behind polling a dropped database."""
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,6 +178,7 @@ class LiveServer:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -179,6 +190,7 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # not ready in time: never leave it running behind the failed test
         raise RuntimeError(f"server not ready: {self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 import httpx
 
 from kizuna.db import Database
-from tests.conftest import LiveServer, free_port, server_env
+from tests.conftest import LiveServer, die_with_parent, free_port, server_env
 from tests.factories import make_api_key, make_source
-from tests.support import events_of, eventually
+from tests.support import bearer, events_of, eventually
+
+METRICS_TOKEN = "pool-scraper-token"
 
 
 def _pool(database_url: str, tmp_path: Path, workers: int) -> LiveServer:
@@ -19,7 +21,7 @@ def _pool(database_url: str, tmp_path: Path, workers: int) -> LiveServer:
     server = LiveServer(
         url=f"http://127.0.0.1:{port}",
         port=port,
-        env=server_env(database_url),
+        env=server_env(database_url, KIZUNA_OPS__METRICS_TOKEN=METRICS_TOKEN),
         log_path=tmp_path / "pool.log",
     )
     server.start = _starter(server, workers)  # type: ignore[method-assign]
@@ -45,8 +47,13 @@ def _starter(server: LiveServer, workers: int):  # type: ignore[no-untyped-def]
             env=server.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
-        eventually(lambda: _ready(server.url), timeout=timeout, what="the pool to be ready")
+        try:
+            eventually(lambda: _ready(server.url), timeout=timeout, what="the pool to be ready")
+        except BaseException:
+            server.stop()  # never leave a pool running behind the failed test
+            raise
 
     return start
 
@@ -56,6 +63,11 @@ def _ready(url: str) -> bool:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _metrics(url: str) -> str:
+    """A scrape, as Prometheus does it: with the configured metrics token."""
+    return httpx.get(f"{url}/metrics", headers=bearer(METRICS_TOKEN)).text
 
 
 def _accepted(metrics: str, source_id: str) -> float:
@@ -93,7 +105,7 @@ def test_two_workers_share_the_port_and_sum_their_metrics(
             f"m{i}" for i in range(40)
         )
         for _ in range(4):
-            assert _accepted(httpx.get(f"{pool.url}/metrics").text, source.id) == 40
+            assert _accepted(_metrics(pool.url), source.id) == 40
     finally:
         pool.stop()
     assert "Traceback" not in pool.log_path.read_text()
@@ -164,7 +176,7 @@ def test_a_killed_log_writer_is_restarted_and_nothing_acknowledged_is_lost_or_do
             acknowledged
         )
         eventually(
-            lambda: _lag(httpx.get(f"{pool.url}/metrics").text) == 0,
+            lambda: _lag(_metrics(pool.url)) == 0,
             timeout=30,
             what="the consumers to catch up",
         )

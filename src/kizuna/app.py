@@ -18,6 +18,7 @@ from kizuna.console import mount_console
 from kizuna.errors import install_error_handlers
 from kizuna.ingestion.endpoints import router as tracking_router
 from kizuna.ingestion.schemas import MESSAGE_TYPES, BatchRequest
+from kizuna.openapi import document_errors
 from kizuna.ops.endpoints import LAG_COLLECTOR
 from kizuna.ops.endpoints import router as ops_router
 from kizuna.privacy.pages import router as privacy_pages_router
@@ -89,5 +90,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "scheme": "basic",
         "description": "The source's write key as the user name, empty password.",
     }
-    app.openapi_schema = schema
+    app.openapi_schema = document_errors(schema)
     return schema

@@ -8,9 +8,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kizuna.privacy.classification import PersonalCategory
 from kizuna.privacy.retention_policy import RetentionPolicy
 
 
@@ -58,12 +59,24 @@ class PrivacySettings(BaseModel):
     # After an erasure on SQLite: rebuild the file with VACUUM? "auto": only when the SQLite
     # library does not zero deleted content by default (docs/privacy.md).
     sqlite_vacuum_after_erasure: Literal["auto", "always", "never"] = "auto"
+    # Trait keys that are personal beyond the built-in ones, with their category
+    # (KIZUNA_PRIVACY__PERSONAL_TRAITS='{"loyaltyRank": "other"}'; docs/privacy.md).
+    personal_traits: dict[str, PersonalCategory] = {}
+    # Fernet keys sealing personal trait values at rest, as a JSON list: the first seals, every
+    # one opens (rotation: docs/privacy.md). Empty: values are stored in clear.
+    encryption_keys: list[SecretStr] = []
 
 
 class ConsoleSettings(BaseModel):
     session_hours: float = 12.0
     secure_cookies: bool = False
     default_locale: str = "ja"
+
+
+class OpsSettings(BaseModel):
+    # A bearer token Prometheus scrapers send to /metrics (and /readyz for its details) instead
+    # of an API key with the ``ops:read`` scope. Empty: only API keys are accepted.
+    metrics_token: SecretStr = SecretStr("")
 
 
 class Settings(BaseSettings):
@@ -87,6 +100,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     identity: IdentitySettings = IdentitySettings()
     privacy: PrivacySettings = PrivacySettings()
+    ops: OpsSettings = OpsSettings()
 
     @property
     def base_url(self) -> str:

@@ -104,3 +104,9 @@ CONSENT_SKIPPED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+AUTH_REFUSALS = Counter(
+    "kizuna_auth_refusals",
+    "Requests refused for want of credentials or permission (401 and 403), by surface and code.",
+    ["surface", "code"],
+    registry=REGISTRY,
+)

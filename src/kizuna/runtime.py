@@ -22,6 +22,8 @@ from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import SqlEventLog, SqlOffsetStore
 from kizuna.pipeline.registry import default_consumers
 from kizuna.pipeline.runner import PipelineRunner
+from kizuna.privacy import sealing
+from kizuna.privacy.personal_fields import PersonalFieldCache
 from kizuna.privacy.scheduler import RetentionScheduler
 from kizuna.privacy.suppression import SuppressionList
 
@@ -46,6 +48,9 @@ class Platform:
         rules = load_rules(settings.identity.rules_file)
         ttl = settings.ingestion.source_cache_seconds
         self.suppressions = SuppressionList(self.db, rules, ttl)
+        # The keys this process opens payloads with (process-wide: kizuna.privacy.sealing).
+        self.sealer = sealing.configure(settings.privacy.encryption_keys)
+        self.personal_fields = PersonalFieldCache(self.db, settings.privacy.personal_traits, ttl)
         self.collector = Collector(
             settings.ingestion,
             self.writer,
@@ -53,6 +58,8 @@ class Platform:
             settings.pipeline.partitions,
             share=1 / settings.workers,  # each worker process enforces its share of the limit
             suppressions=self.suppressions,
+            sealer=self.sealer,
+            personal=self.personal_fields,
         )
         self.consumers_in_process = settings.pipeline.in_process
         self.retention = RetentionScheduler(self.db, settings)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import orjson
 import pytest
 from playwright.sync_api import expect
 
+from kizuna.privacy import audit
 from kizuna.sources.service import find_by_name, get_source
 from tests.console.conftest import Console
 from tests.factories import make_source
@@ -140,6 +142,36 @@ def test_a_readonly_user_sees_no_write_controls_and_a_post_is_refused(console: C
     assert response.json()["error"]["code"] == "auth.missing_scope"
     with console.db.read() as session:
         assert find_by_name(session, "sneaky") is None
+        denied = audit.search(session, action="access.denied")
+        assert [(e.target_id, e.outcome) for e in denied] == [("POST /console/sources", "denied")]
+        assert denied[0].actor.startswith("console_user:")
+        assert orjson.loads(denied[0].details or "{}") == {
+            "code": "auth.missing_scope",
+            "scope": "sources:write",
+            "role": "readonly",
+        }
+
+
+def test_a_trusted_sources_key_is_shown_only_to_those_who_manage_sources(
+    console: Console,
+) -> None:
+    web = make_source(console.db, name="web-shop", kind="web")
+    crm = make_source(console.db, name="crm", kind="server")
+    console.user("readonly")
+    console.sign_in("readonly@example.com")
+
+    page = console.open("/console/sources")
+
+    expect(page.locator(f"#key-{web.id}")).to_have_text(web.write_key)
+    expect(page.locator(f"#key-{crm.id}")).to_have_text(crm.write_key[:7] + "…")
+    expect(page.locator(f"#key-hint-{crm.id}")).to_contain_text("trusted source")
+    assert page.locator(f"#source-{crm.id} .write-key button.copy").count() == 0
+    assert crm.write_key not in page.content()
+    detail = console.open(f"/console/sources/{crm.id}")
+    expect(detail.locator("[data-snippet=python] pre")).to_contain_text(
+        "analytics.write_key = 'YOUR_WRITE_KEY'"
+    )
+    assert crm.write_key not in detail.content()
 
 
 def test_a_support_user_gets_a_403_page_for_sources(console: Console) -> None:

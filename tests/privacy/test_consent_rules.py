@@ -120,9 +120,14 @@ _ADDRESSES = st.sampled_from([None, "a@example.jp", "b@example.jp"])
 _CHOICES = st.lists(
     st.builds(
         lambda day, granted, explicit, channel, address, row: Choice(
-            "marketing", channel, granted, explicit and granted,
-            T0 + timedelta(days=day), address, row,
-        ),  # fmt: skip
+            "marketing",
+            channel,
+            granted,
+            explicit and granted,
+            T0 + timedelta(days=day),
+            address,
+            row,
+        ),
         st.integers(0, 6),  # few days: ties between a no and a yes are common
         st.booleans(),
         st.booleans(),

@@ -139,9 +139,7 @@ def test_an_audience_is_decided_as_the_rule_decides_each_person(
     reasons = set()
     with platform.db.read() as session:
         for purpose, channel, address in QUESTIONS:
-            answers = may_contact_many(
-                session, CATALOGUE, ids, purpose, channel, address=address
-            )
+            answers = may_contact_many(session, CATALOGUE, ids, purpose, channel, address=address)
             for person in people:
                 got = answers[person.profile_id]
                 assert (got.allowed, got.reason, got.since) == _expected(
@@ -176,6 +174,4 @@ def test_large_audiences_are_read_in_parts(
     assert len(answers) == len(people)
     for person in people:
         got = answers[person.profile_id]
-        assert (got.allowed, got.reason, got.since) == _expected(
-            person, "marketing", "email", None
-        )
+        assert (got.allowed, got.reason, got.since) == _expected(person, "marketing", "email", None)

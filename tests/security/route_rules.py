@@ -6,9 +6,10 @@ write the rule, and the matrix checks every principal against it.
 
 A rule is one of:
 
-- a scope from ``kizuna.auth.rules.SCOPES``: under ``/api/v1`` an API key (Bearer) whose role
-  holds it; under ``/console`` a console session whose role holds it (POSTs also need the
-  session's CSRF token). Which roles hold a scope comes from ``ROLE_SCOPES``, never from here.
+- a scope from ``kizuna.auth.rules.SCOPES``: under ``/api/v1`` and on the bearer-token
+  operations routes (``BEARER_ROUTES``) an API key (Bearer) whose role holds it; under
+  ``/console`` a console session whose role holds it (POSTs also need the session's CSRF
+  token). Which roles hold a scope comes from ``ROLE_SCOPES``, never from here.
 - ``SIGNED_IN``: any console session (POSTs also need the CSRF token).
 - ``WRITE_KEY``: a source's write key (HTTP Basic user name, or ``writeKey`` in the body).
 - ``SIGNED_LINK``: the signed token in the path is the credential (a person's link).
@@ -39,8 +40,8 @@ RULES: dict[RouteKey, str] = {
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
-    ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,  # details only for ops:read (tested in test_findings.py)
+    ("GET", "/metrics"): "ops:read",  # or the configured metrics token (SEC-6)
     # The Segment-compatible tracking API.
     **{("POST", f"/v1/{call}"): WRITE_KEY for call in _TRACKING_CALLS},
     # Sources, quarantine, tallies.
@@ -81,6 +82,7 @@ RULES: dict[RouteKey, str] = {
     ("POST", "/api/v1/privacy/requests"): "privacy:admin",
     ("GET", "/api/v1/privacy/requests/{request_id}"): "privacy:admin",
     ("GET", "/api/v1/privacy/requests/{request_id}/archive"): "privacy:admin",
+    ("GET", "/api/v1/privacy/personal-fields"): "privacy:admin",
     # Identity: matching, retractions, manual links, conflicts, rules.
     ("GET", "/api/v1/identity/matches"): "profiles:read",
     ("POST", "/api/v1/identity/matches"): "identity:admin",
@@ -132,6 +134,13 @@ RULES: dict[RouteKey, str] = {
 }
 
 KINDS = (PUBLIC, WRITE_KEY, SIGNED_LINK, SIGNED_IN)
+
+# Outside /api/v1, routes that take an API key as a Bearer token, like the API.
+BEARER_ROUTES = frozenset({"/metrics"})
+
+
+def takes_api_keys(path: str) -> bool:
+    return path.startswith("/api/") or path in BEARER_ROUTES
 
 
 def _flat_routes(app: FastAPI) -> Iterator[tuple[BaseRoute, str, set[str] | None]]:

@@ -8,6 +8,8 @@ Path parameters get a dummy value: a 404, 400 or 422 after authorisation counts 
 (the caller got past the check), while 401, 403 and the console's redirect to its login page
 count as *refused*. Requests carry no valid body, so an allowed call changes nothing.
 Console POSTs are sent twice per caller: without the CSRF token (always refused) and with it.
+Every 403 to a known caller (an API key, a console session, a real write key) must leave one
+``access.denied`` audit entry naming it; nothing else may (401s are only counted).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from kizuna.auth.service import create_console_user, open_session, revoke_api_ke
 from kizuna.config import Settings
 from kizuna.console.web import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from kizuna.db import Database
-from kizuna.models import ApiKey
+from kizuna.models import ApiKey, AuditEntry
+from kizuna.privacy import audit
 from kizuna.runtime import Platform
 from tests.factories import make_api_key, make_source
 from tests.security.route_rules import (
@@ -42,6 +45,7 @@ from tests.security.route_rules import (
     WRITE_KEY,
     RouteKey,
     app_routes,
+    takes_api_keys,
 )
 from tests.support import bearer
 
@@ -196,7 +200,7 @@ def expected(key: RouteKey, caller: Caller, *, csrf: bool) -> Expected:
         if caller.kind == "write_key":
             return Expected(ALLOWED)
         return Expected("401", "auth.write_key_required")
-    if path.startswith("/api/"):
+    if takes_api_keys(path):
         if caller.kind == "write_key":
             return Expected("403", "auth.write_key_not_allowed")
         if caller.name == "revoked_api_key":
@@ -233,6 +237,35 @@ def observed(response: httpx.Response) -> Expected:
 
 def _matches(want: Expected, got: Expected) -> bool:
     return want.outcome == got.outcome and (want.code is None or want.code == got.code)
+
+
+# --- refusals of a known caller are audited (401s only counted) ------------------------------
+
+_ACTOR_PREFIX = {"api_key": "api_key:", "console": "console_user:", "write_key": "source:"}
+
+
+def _last_denial(world: World) -> AuditEntry | None:
+    with world.platform.db.read() as session:
+        found = audit.search(session, action="access.denied", limit=1)
+        return found[0] if found else None
+
+
+def audit_problem(
+    rule: str, caller: Caller, got: Expected, before: AuditEntry | None, after: AuditEntry | None
+) -> str | None:
+    """Why the audit log does not show what this answer should have left there, or None.
+
+    Signed links and the public console forms refuse a token, not the caller: not audited.
+    """
+    new = after if after is not None and (before is None or after.id > before.id) else None
+    known = caller.kind in _ACTOR_PREFIX and caller.name != "revoked_api_key"
+    if got.outcome == "403" and known and rule not in (PUBLIC, SIGNED_LINK):
+        if new is None:
+            return "a refusal of a known caller left no audit entry"
+        if not new.actor.startswith(_ACTOR_PREFIX[caller.kind]) or new.outcome != "denied":
+            return f"wrong audit entry: {new.actor} {new.outcome}"
+        return None
+    return None if new is None else f"unexpected audit entry {new.actor} {new.target_id}"
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -277,6 +310,7 @@ def test_route_answers_each_caller_as_its_rule_says(world: World, key: RouteKey)
             who = caller
             if path == "/console/logout" and caller.kind == "console":
                 who = world.fresh_session(caller)
+            before = _last_denial(world)
             response = send(world, method, path, who, csrf=csrf)
             assert response.status_code < 500, (caller.name, response.text)
             want, got = expected(key, caller, csrf=csrf), observed(response)
@@ -285,6 +319,8 @@ def test_route_answers_each_caller_as_its_rule_says(world: World, key: RouteKey)
                     f"{caller.name} (csrf={csrf}): expected {want}, got {got} "
                     f"[{response.status_code}] {response.text[:200]}"
                 )
+            elif problem := audit_problem(RULES[key], caller, got, before, _last_denial(world)):
+                wrong.append(f"{caller.name} (csrf={csrf}): {problem}")
     assert not wrong, f"{method} {path}:\n  " + "\n  ".join(wrong)
 
 

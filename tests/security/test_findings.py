@@ -1,11 +1,13 @@
 """Findings of the security review (``docs/threat-model.md`` §6) that behaviour tests can pin.
 
 Each test states the behaviour Kizuna must have. While a finding was open its test was a
-strict xfail; fixed findings keep their test as a regression guard.
+strict xfail; fixed findings keep their test as a regression guard (SEC-3, SEC-5, SEC-6, SEC-7
+here; SEC-1 and SEC-8 in ``test_api_fuzz.py``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +90,47 @@ def test_a_future_dated_opt_in_does_not_outrank_a_later_opt_out(shop: Shop) -> N
     shop.opt_out(bob)  # the person says no today
 
     assert shop.may_email(bob) is False
+
+
+# --- SEC-3: the OpenAPI document describes the errors the API answers ------------------------
+
+
+def test_the_document_describes_errors_as_kizuna_answers_them(shop: Shop) -> None:
+    document = shop.client.get("/openapi.json").json()
+    audit_search = document["paths"]["/api/v1/audit"]["get"]["responses"]
+
+    assert '"422"' not in json.dumps(document["paths"])
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert set(audit_search) == {"200", "400", "401", "403"}
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    assert audit_search["400"]["content"]["application/json"]["schema"] == envelope
+    metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]
+    assert list(metrics["content"]) == ["text/plain"]
+    # and the API answers an invalid request the way the document says
+    invalid = shop.client.get("/api/v1/audit", params={"limit": 0}, headers=shop.admin)
+    assert (invalid.status_code, invalid.json()["error"]["code"]) == (400, "request.invalid")
+
+
+# --- SEC-5: a trusted source's write key is not for every reader ------------------------------
+
+
+def test_a_read_only_key_cannot_read_a_trusted_sources_write_key(shop: Shop) -> None:
+    readonly = bearer(make_api_key(shop.platform.db, "readonly"))
+
+    listed = shop.client.get("/api/v1/sources", headers=readonly)
+
+    keys = {s["name"]: s["write_key"] for s in listed.json()["items"]}
+    assert keys == {"crm": None, "web": shop.web.write_key}
+    assert shop.crm.write_key not in listed.text
+
+
+# --- SEC-6: operational endpoints are not public ----------------------------------------------
+
+
+def test_metrics_and_readiness_details_are_not_public(shop: Shop) -> None:
+    metrics = shop.client.get("/metrics")
+    ready = shop.client.get("/readyz")
+
+    assert (metrics.status_code, metrics.json()["error"]["code"]) == (401, "auth.required")
+    assert "kizuna_" not in metrics.text
+    assert (ready.status_code, ready.json()) == (200, {"status": "ok"})

@@ -18,6 +18,7 @@ SCOPES = (
     "audit:read",
     "keys:admin",
     "users:admin",
+    "ops:read",  # /metrics and /readyz's details (Prometheus scrapers, operators)
 )
 
 _READ = frozenset({"events:read", "sources:read", "pipeline:read", "catalog:read"})

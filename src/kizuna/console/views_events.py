@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
@@ -12,6 +11,8 @@ from kizuna.console.web import CanReadEvents, ConsoleRoute, database, render
 from kizuna.ingestion.schemas import MESSAGE_TYPES
 from kizuna.pipeline.service import get_event, list_events
 from kizuna.privacy.audit import record_read
+from kizuna.privacy.personal_fields import redaction_of
+from kizuna.privacy.redaction import payload_for, violations_for
 from kizuna.sources.service import list_sources
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -56,12 +57,13 @@ def event_detail(seq: int, request: Request, viewer: CanReadEvents) -> Response:
     with database(request).read() as session:
         event = get_event(session, seq)
         names = {s.id: s.name for s in list_sources(session)}
+        redact = redaction_of(request, viewer.principal, session)  # SEC-2
     context = {
         "nav": "events",
         "event": event,
         "source_name": names.get(event.source_id, event.source_id),
-        "violations": orjson.loads(event.violations) if event.violations else [],
-        "payload": orjson.loads(event.payload),
+        "violations": violations_for(event.violations, redact) or [],
+        "payload": payload_for(event.payload, redact),
     }
     record_read(request, viewer.principal, "event.read", "event", str(seq), {"via": "console"})
     return render(request, viewer, "event_detail.html", context)

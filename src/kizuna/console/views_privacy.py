@@ -12,6 +12,7 @@ from kizuna.console.web import ConsoleRoute, Viewer, database, posts, render, re
 from kizuna.errors import KizunaError
 from kizuna.kit.clock import utcnow
 from kizuna.privacy import audit, requests
+from kizuna.privacy.personal_fields import personal_field_list, personal_fields
 from kizuna.privacy.requests_rules import KINDS, REGULATIONS
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -32,8 +33,10 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     now = utcnow()
+    settings = request.app.state.settings.privacy
     with database(request).read() as session:
         rows = requests.listing(session, limit=PAGE)
+        classification = personal_fields(session, settings.personal_traits)
     items: list[dict[str, Any]] = [
         {
             "request": row,
@@ -43,7 +46,6 @@ def _page(
         }
         for row, has_archive in rows
     ]
-    settings = request.app.state.settings.privacy
     context = {
         "nav": "privacy",
         "requests": items,
@@ -54,6 +56,7 @@ def _page(
         "created": created,
         "error": error,
         "form": form or {"kind": "export", "identifier_type": "email", "value": ""},
+        "personal_fields": personal_field_list(classification, request.app.state.platform.sealer),
     }
     return render(request, viewer, "privacy.html", context, status_code=status_code)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
@@ -17,6 +16,8 @@ from kizuna.console.web import (
     see_other,
 )
 from kizuna.ingestion import quarantine
+from kizuna.privacy.personal_fields import redaction_of
+from kizuna.privacy.redaction import payload_for, violations_for
 from kizuna.sources.service import list_sources
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -35,11 +36,15 @@ def quarantine_page(
     with database(request).read() as session:
         held = quarantine.list_quarantined(session, source_id=source or None, limit=200)
         sources = list_sources(session)
+        redact = redaction_of(request, viewer.principal, session)  # SEC-2
     names = {s.id: s.name for s in sources}
     held_by_source: dict[str, int] = {}
     for row in held:
         held_by_source[row.source_id] = held_by_source.get(row.source_id, 0) + 1
-    rows = [(row, orjson.loads(row.violations), orjson.loads(row.payload)) for row in held]
+    rows = [
+        (row, violations_for(row.violations, redact) or [], payload_for(row.payload, redact))
+        for row in held
+    ]
     context = {
         "nav": "quarantine",
         "rows": rows,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from kizuna.console.snippets import source_snippets
+from kizuna.console.snippets import Snippet, source_snippets
+from kizuna.console.views_profiles import rules_of
 from kizuna.console.web import (
     CanReadEvents,
     CanReadSources,
@@ -24,14 +27,18 @@ from kizuna.errors import KizunaError
 from kizuna.ingestion.plans import PLAN_MODES
 from kizuna.ingestion.quarantine import totals_by_source
 from kizuna.ingestion.rules import SOURCE_KINDS
-from kizuna.models import Source
+from kizuna.models import Event, Source
 from kizuna.pipeline.service import list_events
+from kizuna.privacy.personal_fields import redaction_of
+from kizuna.privacy.redaction import violations_for
 from kizuna.sources import service
+from kizuna.sources.rules import MANAGE_SCOPE, write_key_prefix, write_key_visible
 
 router = APIRouter(route_class=ConsoleRoute)
 
 LIVE_EVENTS = 25
 NOTICES = ("created", "rotated", "revoked", "plan_saved")
+PLACEHOLDER_KEY = "YOUR_WRITE_KEY"  # in the snippets, where the viewer may not see the key
 
 
 def _base_url(request: Request) -> str:
@@ -40,6 +47,27 @@ def _base_url(request: Request) -> str:
 
 def _notice(notice: str | None) -> str | None:
     return notice if notice in NOTICES else None
+
+
+@dataclass(frozen=True)
+class ShownKey:
+    """A write key as the viewer may see it: a trusted source's key only for managers."""
+
+    value: str | None  # None: withheld (SEC-5)
+    prefix: str
+
+
+def _shown_key(request: Request, viewer: Viewer, source: Source) -> ShownKey:
+    visible = write_key_visible(
+        source.kind,
+        trusted_kinds=rules_of(request).trusted_source_kinds,
+        may_manage=viewer.may(MANAGE_SCOPE),
+    )
+    return ShownKey(source.write_key if visible else None, write_key_prefix(source.write_key))
+
+
+def _snippets(key: ShownKey, request: Request) -> list[Snippet]:
+    return source_snippets(key.value or PLACEHOLDER_KEY, _base_url(request))
 
 
 def _forget_cached_keys(request: Request) -> None:
@@ -58,10 +86,10 @@ def _sources_page(
 ) -> Response:
     with database(request).read() as session:
         sources = service.list_sources(session)
-    base = _base_url(request)
+    shown = [(s, _shown_key(request, viewer, s)) for s in sources]
     context = {
         "nav": "sources",
-        "sources": [(s, source_snippets(s.write_key, base)) for s in sources],
+        "sources": [(s, key, _snippets(key, request)) for s, key in shown],
         "kinds": SOURCE_KINDS,
         "notice": notice,
         "error": error,
@@ -133,16 +161,20 @@ def _detail_page(
         source = service.get_source(session, source_id)
         totals = totals_by_source(session, days=7).get(source.id, {})
         events = list_events(session, source=source.id, limit=LIVE_EVENTS)
+        violations = _violations(request, viewer, session, events)
+    key = _shown_key(request, viewer, source)
     context: dict[str, Any] = {
         "nav": "sources",
         "source": source,
         "totals": totals,
         "events": events if viewer.may("events:read") else None,
+        "violations": violations,
         "modes": PLAN_MODES,
         "notice": notice,
         "plan_form": plan_form or _plan_form(source),
         "plan_error": plan_error,
-        "snippets": source_snippets(source.write_key, _base_url(request)),
+        "key": key,
+        "snippets": _snippets(key, request),
     }
     return render(request, viewer, "source_detail.html", context, status_code)
 
@@ -192,10 +224,24 @@ def set_tracking_plan(
     return see_other(f"/console/sources/{source_id}", notice="plan_saved")
 
 
+def _violations(
+    request: Request, viewer: Viewer, session: Session, events: list[Event]
+) -> dict[int, Any]:
+    """Each event's plan violations by seq; they quote the failing value, so personal ones
+    are masked for viewers without profiles:read (SEC-2)."""
+    if not any(e.violations for e in events):
+        return {}
+    redact = redaction_of(request, viewer.principal, session)
+    return {e.seq: violations_for(e.violations, redact) for e in events if e.violations}
+
+
 @router.get("/sources/{source_id}/events/live")
 def live_events(source_id: str, request: Request, viewer: CanReadEvents) -> Response:
     """The newest events of one source as an HTML fragment (the detail page polls it)."""
     with database(request).read() as session:
         source = service.get_source(session, source_id)
         events = list_events(session, source=source.id, limit=LIVE_EVENTS)
-    return render(request, viewer, "_live_events.html", {"events": events})
+        violations = _violations(request, viewer, session, events)
+    return render(
+        request, viewer, "_live_events.html", {"events": events, "violations": violations}
+    )

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
 from kizuna import __version__
+from kizuna.auth.denials import audit_denial
 from kizuna.auth.service import Principal, active_session
 from kizuna.config import Settings
 from kizuna.console.i18n import choose_locale, has_key, translate
@@ -37,6 +38,7 @@ from kizuna.errors import (
     out_of_range,
 )
 from kizuna.kit.clock import as_utc
+from kizuna.privacy.audit import actor_of
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "kizuna_session"
@@ -129,17 +131,26 @@ def signed_in(request: Request) -> Viewer:
     return viewer
 
 
-def _require_scope(viewer: Viewer, scope: str | None) -> None:
-    if scope and not viewer.may(scope):
-        raise Forbidden(
-            f"This needs the '{scope}' scope.",
-            code="auth.missing_scope",
-            details={"scope": scope},
-        )
+def _require_scope(request: Request, viewer: Viewer, scope: str | None) -> None:
+    if not scope or viewer.may(scope):
+        return
+    principal = viewer.principal
+    if principal is None:  # signed_in() came first; kept for the type checker
+        raise LoginRequired
+    code = "auth.missing_scope"
+    audit_denial(
+        request, actor_of(principal), surface="console", code=code, scope=scope, role=principal.role
+    )
+    raise Forbidden(f"This needs the '{scope}' scope.", code=code, details={"scope": scope})
 
 
-def csrf_refused() -> Forbidden:
-    return Forbidden("The form's security token is missing or wrong.", code="auth.csrf")
+def csrf_refused(request: Request | None = None, viewer: Viewer | None = None) -> Forbidden:
+    """A form without its session's token; audited when a session sent it (a forgery, or a
+    page older than the session)."""
+    code = "auth.csrf"
+    if request is not None and viewer is not None and viewer.principal is not None:
+        audit_denial(request, actor_of(viewer.principal), surface="console", code=code)
+    return Forbidden("The form's security token is missing or wrong.", code=code)
 
 
 def requires(scope: str | None = None) -> Callable[[Request], Viewer]:
@@ -147,7 +158,7 @@ def requires(scope: str | None = None) -> Callable[[Request], Viewer]:
 
     def dependency(request: Request) -> Viewer:
         viewer = signed_in(request)
-        _require_scope(viewer, scope)
+        _require_scope(request, viewer, scope)
         return viewer
 
     dependency.__name__ = f"console_{(scope or 'signed_in').replace(':', '_')}"
@@ -160,8 +171,8 @@ def posts(scope: str | None = None) -> Callable[..., Viewer]:
     def dependency(request: Request, csrf_token: Annotated[str, Form()] = "") -> Viewer:
         viewer = signed_in(request)
         if not tokens_match(viewer.csrf_token, csrf_token):
-            raise csrf_refused()
-        _require_scope(viewer, scope)
+            raise csrf_refused(request, viewer)
+        _require_scope(request, viewer, scope)
         return viewer
 
     dependency.__name__ = f"console_post_{(scope or 'signed_in').replace(':', '_')}"

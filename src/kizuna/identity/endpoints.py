@@ -18,6 +18,7 @@ from kizuna.identity.config import IdentityRules, load_rules
 from kizuna.identity.dryrun import dry_run
 from kizuna.identity.resolution import Outcome
 from kizuna.models import IdentityConflict, IdentityRefusal
+from kizuna.openapi import NOT_FOUND
 
 router = APIRouter(prefix="/identity", tags=["identity"])
 
@@ -68,7 +69,7 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-@router.post("/retractions", response_model=OutcomeOut, status_code=201)
+@router.post("/retractions", response_model=OutcomeOut, status_code=201, responses=NOT_FOUND)
 def retract(
     body: RetractionIn,
     principal: CanAdmin,
@@ -92,7 +93,7 @@ def retract(
     return _outcome(outcome)
 
 
-@router.post("/links", response_model=OutcomeOut, status_code=201)
+@router.post("/links", response_model=OutcomeOut, status_code=201, responses=NOT_FOUND)
 def link(
     body: LinkIn, _: CanAdmin, session: SessionDep, rules: RulesDep, request: Request
 ) -> dict[str, Any]:

@@ -27,6 +27,9 @@ TRAIT_KEYS: dict[str, tuple[str, ...]] = {
     "loyalty_card": ("loyalty_card", "loyaltyCard", "loyalty_card_number", "loyaltyCardNumber"),
 }
 
+# Every trait key ``candidates`` reads (readers of sealed payloads open only these).
+IDENTIFIER_TRAITS = frozenset(key for keys in TRAIT_KEYS.values() for key in keys)
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import orjson
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from kizuna.errors import KizunaError
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.events import emit_changes
-from kizuna.identity.identifiers import Identifier, Refusal, identifiers_of, normalise
+from kizuna.identity.identifiers import (
+    IDENTIFIER_TRAITS,
+    Identifier,
+    Refusal,
+    identifiers_of,
+    normalise,
+)
 from kizuna.identity.resolution import Outcome, resolve_around
 from kizuna.identity.rules import Trust, make_evidence
 from kizuna.identity.store import Observed, ensure_nodes, link_events, node_ids, pairs
@@ -22,6 +27,7 @@ from kizuna.kit.sql import upsert_add
 from kizuna.metrics import IDENTITY_CONFLICTS, IDENTITY_REFUSED_VALUES
 from kizuna.models import EventEvidence, IdentityEvidence, IdentityRefusal, Retraction, Source
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog
+from kizuna.privacy.sealing import open_payload
 
 RETRACTION_KINDS = ("evidence", "event", "source", "link")
 
@@ -60,7 +66,7 @@ def resolve_events(
     per_event: list[tuple[int, str]] = []
     refusals: list[tuple[Refusal, int, datetime]] = []
     for event in events:
-        message = orjson.loads(event.payload)
+        message = open_payload(event.payload, only=IDENTIFIER_TRAITS)
         found, refused = identifiers_of(message, rules)
         refusals += [(r, event.seq, event.timestamp) for r in refused]
         if not found:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
 from kizuna.auth.dependencies import RequireScope
@@ -20,6 +19,10 @@ from kizuna.ingestion.admin_schemas import (
     TallyOut,
 )
 from kizuna.models import QuarantinedEvent
+from kizuna.openapi import NOT_FOUND
+from kizuna.privacy.classification import Classification
+from kizuna.privacy.personal_fields import redaction_of
+from kizuna.privacy.redaction import payload_for, violations_for
 
 router = APIRouter(tags=["ingestion"])
 
@@ -27,7 +30,9 @@ CanRead = Annotated[Principal, Depends(RequireScope("sources:read"))]
 CanWrite = Annotated[Principal, Depends(RequireScope("sources:write"))]
 
 
-def _out(row: QuarantinedEvent) -> QuarantinedOut:
+def _out(row: QuarantinedEvent, redact: Classification | None) -> QuarantinedOut:
+    """The held event as its reader may see it (personal fields masked without
+    `profiles:read`, SEC-2)."""
     return QuarantinedOut(
         id=row.id,
         source_id=row.source_id,
@@ -36,26 +41,29 @@ def _out(row: QuarantinedEvent) -> QuarantinedOut:
         name=row.name,
         received_at=row.received_at,
         plan_version=row.plan_version,
-        violations=orjson.loads(row.violations),
-        payload=orjson.loads(row.payload),
+        violations=violations_for(row.violations, redact) or [],
+        payload=payload_for(row.payload, redact),
         status=row.status,
     )
 
 
 @router.get("/quarantine", response_model=QuarantinedList)
 def list_quarantined(
-    _: CanRead,
+    principal: CanRead,
+    request: Request,
     session: ReadSessionDep,
     source: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str, Query(pattern="^(held|replayed|discarded)$")] = "held",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> QuarantinedList:
-    """Events held aside by a tracking plan, with the reasons."""
+    """Events held aside by a tracking plan, with the reasons (personal fields masked as
+    "[personal]" for callers without `profiles:read`)."""
     rows = quarantine.list_quarantined(session, source_id=source, status=status, limit=limit)
-    return QuarantinedList(items=[_out(r) for r in rows])
+    redact = redaction_of(request, principal, session)
+    return QuarantinedList(items=[_out(r, redact) for r in rows])
 
 
-@router.post("/quarantine/replay", response_model=ReplayOut)
+@router.post("/quarantine/replay", response_model=ReplayOut, responses=NOT_FOUND)
 def replay_quarantined(
     body: ReplayRequest, request: Request, _: CanWrite, session: SessionDep
 ) -> ReplayOut:
@@ -68,9 +76,12 @@ def replay_quarantined(
 
 
 @router.post("/quarantine/{quarantined_id}/discard", response_model=QuarantinedOut)
-def discard_quarantined(quarantined_id: int, _: CanWrite, session: SessionDep) -> QuarantinedOut:
+def discard_quarantined(
+    quarantined_id: int, principal: CanWrite, request: Request, session: SessionDep
+) -> QuarantinedOut:
     """Give up on a held event; it stays listed as discarded."""
-    return _out(quarantine.discard(session, quarantined_id))
+    row = quarantine.discard(session, quarantined_id)
+    return _out(row, redaction_of(request, principal, session))
 
 
 @router.get("/ingestion/tallies", response_model=TallyList)

@@ -14,9 +14,10 @@ import orjson
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from kizuna.identity.identifiers import identifiers_of
+from kizuna.identity.identifiers import IDENTIFIER_TRAITS, identifiers_of
 from kizuna.identity.store import chunks
 from kizuna.models import DedupKey, QuarantinedEvent
+from kizuna.privacy.sealing import open_payload
 from kizuna.privacy.subject import ExportFiles, Person, PersonalData, removed
 
 SCAN_ROWS = 1000
@@ -34,11 +35,10 @@ def _quarantined(session: Session, person: Person) -> Iterator[QuarantinedEvent]
             ).scalars()
         )
         for row in rows:
-            message = orjson.loads(row.payload)
-            if isinstance(message, dict):
-                found, _ = identifiers_of(message, person.rules)
-                if person.identifiers.intersection(found):
-                    yield row
+            message = open_payload(row.payload, only=IDENTIFIER_TRAITS)
+            found, _ = identifiers_of(message, person.rules)
+            if person.identifiers.intersection(found):
+                yield row
         if len(rows) < SCAN_ROWS:
             return
         after = rows[-1].id
@@ -53,7 +53,7 @@ def export(session: Session, person: Person) -> ExportFiles:
             "received_at": q.received_at,
             "status": q.status,
             "violations": orjson.loads(q.violations),
-            "message": orjson.loads(q.payload),
+            "message": open_payload(q.payload),
         }
         for q in _quarantined(session, person)
     ]

@@ -18,6 +18,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from kizuna.privacy.classification import PersonalCategory, plan_marks
+
 PLAN_MODES = ("allow", "warn", "quarantine", "reject")
 MAX_VIOLATIONS = 20
 
@@ -33,6 +35,8 @@ class CompiledPlan:
     events: dict[str, Draft202012Validator] = field(default_factory=dict)
     traits: Draft202012Validator | None = None
     unplanned_is_violation: bool = False
+    # Trait properties marked ``"x-kizuna-personal": "<category>"`` (docs/privacy.md).
+    personal_traits: dict[str, PersonalCategory] = field(default_factory=dict)
 
     @property
     def enforced(self) -> bool:
@@ -89,12 +93,17 @@ def compile_plan(plan: dict[str, Any] | None, mode: str, version: int) -> Compil
         raise PlanInvalid("'unplanned' is 'allow' or 'violation'")
     compiled = {name: _validator(schema, f"events.{name}") for name, schema in events.items()}
     traits = plan.get("traits")
+    try:
+        personal = plan_marks(traits)
+    except ValueError as exc:
+        raise PlanInvalid(f"traits: {exc}") from exc
     return CompiledPlan(
         mode=mode,
         version=version,
         events=compiled,
         traits=_validator(traits, "traits") if traits is not None else None,
         unplanned_is_violation=unplanned == "violation",
+        personal_traits=personal,
     )
 
 

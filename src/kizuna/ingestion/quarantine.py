@@ -16,6 +16,7 @@ from kizuna.kit.clock import utcnow
 from kizuna.kit.sql import upsert_add
 from kizuna.models import IngestTally, QuarantinedEvent, Source
 from kizuna.pipeline.log import SqlEventLog
+from kizuna.privacy.sealing import open_message, sealed_trait_keys, withhold
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,10 @@ def replay(
     for row in held:
         source = sources[row.source_id]
         plan = compile_plan(source.plan, source.plan_mode, source.plan_version)
-        message = orjson.loads(row.payload)
-        violations = plan.violations(message) if plan.enforced else []
+        stored = orjson.loads(row.payload)
+        sealed = sealed_trait_keys(stored)  # their values stay out of the violations' text
+        message = open_message(stored)
+        violations = withhold(plan.violations(message) if plan.enforced else [], sealed)
         if violations and plan.mode != "warn":
             row.violations = orjson.dumps(violations).decode()
             row.plan_version = plan.version

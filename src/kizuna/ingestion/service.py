@@ -29,6 +29,8 @@ from kizuna.ingestion.schemas import (
 from kizuna.ingestion.writer import LogWriter, StorageUnavailable, WriteResult
 from kizuna.kit.clock import to_millis, utcnow
 from kizuna.metrics import ACK_SECONDS, REJECTED_REQUESTS
+from kizuna.privacy.personal_fields import PersonalFieldCache
+from kizuna.privacy.sealing import Sealer, seal_payload, withhold_values
 from kizuna.privacy.suppression import SuppressionList
 
 
@@ -46,6 +48,8 @@ class Collector:
         partitions: int,
         share: float = 1.0,
         suppressions: SuppressionList | None = None,
+        sealer: Sealer | None = None,
+        personal: PersonalFieldCache | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
@@ -54,6 +58,11 @@ class Collector:
         # Events of suppressed identifiers (erased or do-not-track people) are dropped and
         # counted as ``suppressed``; the client is told nothing (Segment answers 200 as well).
         self.suppressions = suppressions
+        # With encryption keys configured, personal trait values are sealed here, before the
+        # entries reach the writer: every server process shares the cost, and the one
+        # group-commit writer, which serialises appends, does no cryptography.
+        self.sealer = sealer
+        self.personal = personal
         # With N server processes each enforces 1/N of a write key's limit: the port's load
         # balancing spreads a client's connections across them.
         self.limiter = RateLimiter(
@@ -83,6 +92,8 @@ class Collector:
             self._limit(source)
             if self.suppressions is not None and self.suppressions.stale():
                 await run_in_threadpool(self.suppressions.refresh)
+            if self.sealer is not None and self.personal is not None and self.personal.stale():
+                await run_in_threadpool(self.personal.refresh)
             entries = self._entries(source, message_type, raw)
             result = await self.writer.write(entries) if entries else WriteResult()
         except KizunaError as exc:
@@ -196,6 +207,15 @@ class Collector:
             entries, raw_messages = self._unsuppressed(source, entries, raw_messages, batch_context)
         if source.plan.enforced:
             self._apply_plan(source, entries, raw_messages)
+        if self.sealer is not None and self.personal is not None:
+            personal = self.personal.current
+            memo: dict[bytes, str] = {}  # equal values of one request share a token
+            for entry in entries:
+                entry.payload, sealed = seal_payload(
+                    entry.payload, personal, self.sealer, memo=memo
+                )
+                if sealed and entry.violations:
+                    entry.violations = withhold_values(entry.violations, sealed)
         return entries
 
     def _unsuppressed(

@@ -13,6 +13,7 @@ from kizuna.errors import KizunaError
 from kizuna.identity.endpoints import CanAdmin, CanRead, RulesDep
 from kizuna.matching import service
 from kizuna.matching.fields import infer_roles, parse_overrides
+from kizuna.openapi import CONFLICT, error_responses
 from kizuna.privacy.audit import record_read
 
 router = APIRouter(prefix="/identity/matches", tags=["identity"])
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/identity/matches", tags=["identity"])
 MAX_UPLOAD = 20 * 1024 * 1024  # larger lists go through ``kizuna identity match``
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(413))
 def match_list(
     _: CanAdmin,
     session: SessionDep,
@@ -96,7 +97,7 @@ def _decide(
     return service.as_dict(row)
 
 
-@router.post("/{match_id}/accept")
+@router.post("/{match_id}/accept", responses=CONFLICT)
 def accept(
     match_id: int, principal: CanAdmin, session: SessionDep, rules: RulesDep, request: Request
 ) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def accept(
     return _decide(match_id, True, principal, session, rules, request)
 
 
-@router.post("/{match_id}/reject")
+@router.post("/{match_id}/reject", responses=CONFLICT)
 def reject(
     match_id: int, principal: CanAdmin, session: SessionDep, rules: RulesDep, request: Request
 ) -> dict[str, Any]:

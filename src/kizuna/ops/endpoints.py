@@ -1,21 +1,24 @@
-"""``/healthz``, ``/readyz`` and ``/metrics``."""
+"""``/healthz``, ``/readyz`` and ``/metrics`` (who may read what: ``ops.access``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from kizuna.kit.responses import JSONResponse
 from kizuna.metrics import EXTRA_COLLECTORS, REGISTRY, scrape_registry
 from kizuna.migrations import is_current
+from kizuna.openapi import error_responses
+from kizuna.ops.access import is_ops_reader, require_ops_reader
 from kizuna.pipeline.service import consumer_states
 from kizuna.runtime import Platform
 
@@ -46,20 +49,46 @@ def _readiness(platform: Platform) -> dict[str, Any]:
     return checks
 
 
-@router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    """Database reachable, migrations current, writer and consumers running."""
-    checks = await run_in_threadpool(_readiness, request.app.state.platform)
-    ready = all(v in ("ok", "external") for v in checks.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] | None = Field(
+        default=None,
+        description="Each check's state; only for the metrics token or an `ops:read` API key",
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: a check failed"}},
+)
+async def readyz(
+    request: Request, details: Annotated[bool, Depends(is_ops_reader)]
+) -> JSONResponse:
+    """Database reachable, migrations current, writer and consumers running.
+
+    Anyone learns whether the process is ready; which check failed (and the database error's
+    class) only the metrics token or an API key holding `ops:read`.
+    """
+    checks = await run_in_threadpool(_readiness, request.app.state.platform)
+    ready = all(v in ("ok", "external") for v in checks.values())
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+    if details:
+        body["checks"] = checks
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    dependencies=[Depends(require_ops_reader)],
+    responses={
+        200: {"description": "Prometheus text exposition format"},
+        **error_responses(401, 403),
+    },
+)
 async def metrics() -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition; needs the metrics token or an API key holding `ops:read`."""
     body = await run_in_threadpool(generate_latest, scrape_registry())
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

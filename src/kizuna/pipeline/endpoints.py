@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from kizuna.auth.dependencies import RequireScope
 from kizuna.auth.service import Principal
 from kizuna.db import ReadSessionDep, SessionDep
+from kizuna.openapi import CONFLICT
 from kizuna.pipeline import service
 from kizuna.pipeline.schemas import (
     ConsumerList,
@@ -18,6 +19,7 @@ from kizuna.pipeline.schemas import (
     EventPage,
 )
 from kizuna.privacy.audit import record_read
+from kizuna.privacy.personal_fields import redaction_of
 
 router = APIRouter(tags=["events"])
 
@@ -37,9 +39,11 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     before: Annotated[int | None, Query(ge=1, description="Page: events with seq < before")] = None,
 ) -> EventPage:
-    """Stored events, newest first, with their validation status and raw payload."""
+    """Stored events, newest first, with their validation status and raw payload (personal
+    fields masked as "[personal]" for callers without `profiles:read`)."""
     events = service.list_events(session, source=source, type=type, limit=limit, before=before)
-    items = [service.event_out(e) for e in events]
+    redact = redaction_of(request, principal, session)
+    items = [service.event_out(e, redact) for e in events]
     next_before = items[-1].seq if len(items) == limit else None
     if items:  # raw payloads are personal data
         record_read(
@@ -53,8 +57,9 @@ def list_events(
 def get_event(
     seq: int, principal: CanReadEvents, request: Request, session: ReadSessionDep
 ) -> EventOut:
-    """One stored event by its log position."""
-    event = service.event_out(service.get_event(session, seq))
+    """One stored event by its log position (personal fields masked as for the list)."""
+    found = service.get_event(session, seq)
+    event = service.event_out(found, redaction_of(request, principal, session))
     record_read(request, principal, "event.read", "event", str(seq))
     return event
 
@@ -86,6 +91,7 @@ def list_dead_letters(
     "/pipeline/dead-letters/{dead_letter_id}/replay",
     response_model=DeadLetterOut,
     tags=["pipeline"],
+    responses=CONFLICT,
 )
 def replay_dead_letter(
     dead_letter_id: int, request: Request, _: CanAdminPipeline, session: SessionDep
@@ -100,6 +106,7 @@ def replay_dead_letter(
     "/pipeline/dead-letters/{dead_letter_id}/discard",
     response_model=DeadLetterOut,
     tags=["pipeline"],
+    responses=CONFLICT,
 )
 def discard_dead_letter(
     dead_letter_id: int, _: CanAdminPipeline, session: SessionDep

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
-import orjson
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 
@@ -20,6 +19,7 @@ from kizuna.ingestion.rules import LogEntry
 from kizuna.kit.clock import utcnow
 from kizuna.kit.sql import BulkInsert, insert_ignore, utc_param
 from kizuna.models import ConsumerOffset, Event
+from kizuna.privacy.sealing import open_payload
 
 APPEND_LOCK_KEY = 7_401_932  # pg_advisory_xact_lock key that serialises appends
 
@@ -43,7 +43,7 @@ class LoggedEvent(NamedTuple):
 
     @property
     def message(self) -> dict[str, Any]:
-        return orjson.loads(self.payload)  # type: ignore[no-any-return]
+        return open_payload(self.payload)
 
 
 class EventLog(Protocol):

@@ -15,23 +15,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kizuna.identity.identifiers import identifiers_of
+from kizuna.identity.identifiers import IDENTIFIER_TRAITS, identifiers_of
 from kizuna.identity.store import chunks
 from kizuna.models import DeadLetter, Event, EventEvidence
 from kizuna.pipeline.system_events import SYSTEM_SOURCE
+from kizuna.privacy.sealing import open_payload
 from kizuna.privacy.subject import ExportFiles, LoggedRef, Person, PersonalData, removed
 
 SCAN_ROWS = 1000
 GRAPH_EVENTS = ("profile.merged", "profile.split")
 
 
-def _message(payload: str) -> dict[str, Any]:
-    message = orjson.loads(payload)
-    return message if isinstance(message, dict) else {}
+def _identifying(payload: str) -> dict[str, Any]:
+    """The message with only its identifier traits opened (what ``identifiers_of`` reads)."""
+    return open_payload(payload, only=IDENTIFIER_TRAITS)
 
 
 def gather(session: Session, person: Person) -> None:
@@ -68,7 +68,7 @@ def _gather_after(session: Session, person: Person, after: int) -> None:
             .limit(SCAN_ROWS)
         ).all()
         for seq, source_id, message_id, payload in rows:
-            found, _ = identifiers_of(_message(payload), person.rules)
+            found, _ = identifiers_of(_identifying(payload), person.rules)
             if person.identifiers.intersection(found):
                 person.identifiers.update(found)
                 person.events[seq] = LoggedRef(seq, source_id, message_id)
@@ -89,7 +89,7 @@ def _messages(session: Session, person: Person) -> Iterator[dict[str, Any]]:
         for (payload,) in session.execute(
             select(Event.payload).where(Event.seq.in_(part), Event.source_id != SYSTEM_SOURCE)
         ):
-            yield _message(payload)
+            yield _identifying(payload)
 
 
 def export(session: Session, person: Person) -> ExportFiles:
@@ -103,7 +103,7 @@ def export(session: Session, person: Person) -> ExportFiles:
                 "channel": e.channel,
                 "timestamp": e.timestamp,
                 "received_at": e.received_at,
-                "message": _message(e.payload),
+                "message": open_payload(e.payload),
             }
             for e in _rows(session, person)
         ]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Container, Sequence
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +13,7 @@ from kizuna.models import DeadLetter, Event
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import SqlEventLog, SqlOffsetStore
 from kizuna.pipeline.schemas import ConsumerState, EventOut, PartitionState
+from kizuna.privacy.redaction import payload_for, violations_for
 
 
 def list_events(
@@ -43,8 +42,9 @@ def get_event(session: Session, seq: int) -> Event:
     return event
 
 
-def event_out(event: Event) -> EventOut:
-    violations: Any = orjson.loads(event.violations) if event.violations else None
+def event_out(event: Event, redact: Container[str] | None = None) -> EventOut:
+    """The event as its reader may see it: ``redact`` names the personal fields to mask for a
+    reader without ``profiles:read`` (``kizuna.privacy.personal_fields.redaction_for``)."""
     return EventOut(
         seq=event.seq,
         source_id=event.source_id,
@@ -57,8 +57,8 @@ def event_out(event: Event) -> EventOut:
         timestamp=event.timestamp,
         received_at=event.received_at,
         status=event.status,
-        violations=violations,
-        payload=orjson.loads(event.payload),
+        violations=violations_for(event.violations, redact),
+        payload=payload_for(event.payload, redact),
     )
 
 

@@ -1,4 +1,5 @@
-"""``kizuna privacy``: retention on demand, signing-key rotation, the consent catalogue."""
+"""``kizuna privacy``: retention on demand, signing-key and encryption-key rotation, the consent
+catalogue."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ if TYPE_CHECKING:
     from kizuna.config import Settings
     from kizuna.db import Database
 
-privacy_app = typer.Typer(help="Privacy: retention, signing keys, consent.", no_args_is_help=True)
+privacy_app = typer.Typer(
+    help="Privacy: retention, signing and encryption keys, consent.", no_args_is_help=True
+)
 
 
 def _database() -> tuple[Settings, Database]:
@@ -64,6 +67,57 @@ def rotate_keys(
             session.commit()
     finally:
         db.dispose()
+
+
+@privacy_app.command("rotate-encryption")
+def rotate_encryption(
+    seal_existing: Annotated[
+        bool,
+        typer.Option(
+            "--seal-existing", help="Also seal personal values stored in clear (written before)"
+        ),
+    ] = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=10_000, help="Rows per commit")] = 500,
+) -> None:
+    """Re-seal every sealed trait value with the first key of KIZUNA_PRIVACY__ENCRYPTION_KEYS.
+
+    Run it after putting a new key first (and restarting every process); once it reports no
+    unreadable value, the old keys can be removed. Safe to run while Kizuna serves.
+    """
+    from kizuna.privacy.personal_fields import personal_fields
+    from kizuna.privacy.resealing import ResealReport, reseal
+    from kizuna.privacy.sealing import configure
+
+    settings, db = _database()
+    try:
+        sealer = configure(settings.privacy.encryption_keys)
+        if sealer is None:
+            typer.secho(
+                "error: no encryption keys (set KIZUNA_PRIVACY__ENCRYPTION_KEYS)",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
+        personal = None
+        if seal_existing:
+            with db.read() as session:
+                personal = personal_fields(session, settings.privacy.personal_traits)
+
+        def progress(report: ResealReport) -> None:
+            typer.echo(report.line())
+
+        reports = reseal(db, sealer, personal=personal, batch=batch, progress=progress)
+    finally:
+        db.dispose()
+    unreadable = sum(r.unreadable for r in reports)
+    typer.echo(f"done: {sum(r.changed for r in reports):,} rows rewritten")
+    if unreadable:
+        typer.secho(
+            f"warning: {unreadable:,} sealed values open with none of the configured keys; "
+            "they stay sealed (keep the key that sealed them, or accept their loss)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 @privacy_app.command("consent-catalogue")

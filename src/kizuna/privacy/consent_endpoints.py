@@ -13,6 +13,7 @@ from kizuna.auth.dependencies import RequireScope
 from kizuna.auth.service import Principal
 from kizuna.db import ReadSessionDep, SessionDep
 from kizuna.identity.endpoints import RulesDep
+from kizuna.openapi import NOT_FOUND
 from kizuna.privacy import audit, consent
 from kizuna.privacy.consent_config import ConsentCatalogue, check_choice, load_catalogue
 from kizuna.privacy.links import preference_link, unsubscribe_link
@@ -107,7 +108,7 @@ def post_consent(
     }
 
 
-@router.get("/consent/check", response_model=DecisionOut)
+@router.get("/consent/check", response_model=DecisionOut, responses=NOT_FOUND)
 def check(
     principal: CanRead,
     session: ReadSessionDep,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import orjson
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog, SqlOffsetStore
 from kizuna.privacy import requests
 from kizuna.privacy.requests_events import REQUESTED, RUN, is_request_event
+from kizuna.privacy.sealing import open_payload
 
 IDENTITY_CONSUMER = "identity"
 
@@ -56,7 +56,7 @@ def handle_requests(
     for event in events:
         if not is_request_event(event):
             continue
-        properties = orjson.loads(event.payload).get("properties") or {}
+        properties = open_payload(event.payload).get("properties") or {}
         request_id = str(properties.get("request_id", ""))
         if event.name == REQUESTED:
             requests.start(session, log, request_id, event.seq)

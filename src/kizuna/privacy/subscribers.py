@@ -23,19 +23,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kizuna.errors import KizunaError
 from kizuna.identity.config import IdentityRules
-from kizuna.identity.identifiers import Identifier, identifiers_of
+from kizuna.identity.identifiers import IDENTIFIER_TRAITS, Identifier, identifiers_of
 from kizuna.metrics import CONSENT_SKIPPED
 from kizuna.models import ConsentRecord, Source
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import LoggedEvent
 from kizuna.privacy import consent
 from kizuna.privacy.consent_config import LEGAL_BASES, ConsentCatalogue
+from kizuna.privacy.sealing import open_payload
 
 CONSENT_EVENTS = {"consent updated", "segment consent preference updated"}
 
@@ -95,7 +95,7 @@ def record_from_events(
     for event in events:
         if "onsent" not in event.payload:  # cheap: most events carry no consent
             continue
-        message = orjson.loads(event.payload)
+        message = open_payload(event.payload, only=IDENTIFIER_TRAITS)
         choices = list(choices_in(message, catalogue))
         if not choices:
             continue

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.models import Event, EventEvidence, IdentityEvidence, IdentityNode, Profile
+from kizuna.privacy.sealing import open_payload
 
 # role -> trait keys that carry it, most specific first
 _TRAITS: dict[str, tuple[str, ...]] = {
@@ -90,7 +90,7 @@ def _gather(
         row = found.get(owner or "")
         if row is None:
             continue
-        message = orjson.loads(payload)
+        message = open_payload(payload)
         for holder in (message.get("traits"), (message.get("context") or {}).get("traits")):
             if isinstance(holder, Mapping):
                 _read(holder, row)

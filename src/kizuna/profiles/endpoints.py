@@ -12,6 +12,7 @@ from kizuna.auth.service import Principal
 from kizuna.db import ReadSessionDep
 from kizuna.identity.endpoints import RulesDep
 from kizuna.identity.service import parse_identifier
+from kizuna.openapi import NOT_FOUND
 from kizuna.privacy.audit import record_read
 from kizuna.profiles import service
 from kizuna.profiles.schemas import ExplainOut, ProfileOut, TimelineOut
@@ -28,7 +29,7 @@ def _redirect(request: Request, survivor: str) -> Response:
     return RedirectResponse(path + query, status_code=308)
 
 
-@router.get("/lookup", response_model=ProfileOut)
+@router.get("/lookup", response_model=ProfileOut, responses=NOT_FOUND)
 def lookup_profile(
     principal: CanRead,
     request: Request,

@@ -31,6 +31,7 @@ from kizuna.models import (
     Profile,
     ProfileChange,
 )
+from kizuna.privacy.sealing import open_payload
 from kizuna.profiles.traits import Observation, survive
 
 MAX_REDIRECTS = 50
@@ -140,7 +141,7 @@ def traits(session: Session, rules: IdentityRules, profile_id: str) -> dict[str,
     )
     observations: list[Observation] = []
     for event in session.execute(query.order_by(Event.timestamp, Event.seq)).scalars():
-        message = orjson.loads(event.payload)
+        message = open_payload(event.payload)
         holders = [message.get("traits"), (message.get("context") or {}).get("traits")]
         for holder in holders:
             if isinstance(holder, dict):
@@ -178,7 +179,7 @@ def timeline(
             "channel": e.channel,
             "source_id": e.source_id,
             "timestamp": e.timestamp,
-            "message": orjson.loads(e.payload),
+            "message": open_payload(e.payload),
         }
         for e in session.execute(query.order_by(Event.seq.desc()).limit(limit)).scalars()
     ]

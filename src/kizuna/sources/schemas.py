@@ -30,7 +30,12 @@ class SourceOut(BaseModel):
     name: str
     kind: str
     channel: str
-    write_key: str
+    write_key: str | None = Field(
+        description="null when withheld: a trusted source's key (kinds server, import, store, "
+        "call_center by default) is shown only to API keys holding `sources:write`; a client "
+        "source's key (web, app, ...) is public by design and always shown"
+    )
+    write_key_prefix: str = Field(description="The key's first characters, to tell keys apart")
     created_at: datetime
     revoked_at: datetime | None
     plan_mode: str
