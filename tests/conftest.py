@@ -162,7 +162,7 @@ class LiveServer:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 90.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [

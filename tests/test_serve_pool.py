@@ -29,7 +29,7 @@ def _pool(database_url: str, tmp_path: Path, workers: int) -> LiveServer:
 
 
 def _starter(server: LiveServer, workers: int):  # type: ignore[no-untyped-def]
-    def start(timeout: float = 60.0) -> None:
+    def start(timeout: float = 120.0) -> None:
         log = server.log_path.open("ab")
         server.process = subprocess.Popen(
             [

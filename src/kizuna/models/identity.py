@@ -19,12 +19,16 @@ class IdentityNode(Base):
     """One identifier (type and normalised value) and the profile it belongs to now."""
 
     __tablename__ = "identity_nodes"
-    __table_args__ = (UniqueConstraint("type", "value"),)
+    __table_args__ = (
+        UniqueConstraint("type", "value"),
+        # covering: an audience's identifiers are read from the index alone (may_contact)
+        Index("ix_identity_nodes_profile", "profile_id", "type", "value"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(200))
-    profile_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    profile_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     events: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -23,7 +23,17 @@ class ConsentRecord(Base):
 
     __tablename__ = "consent_records"
     __table_args__ = (
-        Index("ix_consent_records_identifier", "identifier_type", "identifier_value"),
+        # covering: an audience's ledger rows are summarised from the index alone (may_contact)
+        Index(
+            "ix_consent_records_identifier",
+            "identifier_type",
+            "identifier_value",
+            "purpose",
+            "channel",
+            "granted",
+            "explicit",
+            "effective_at",
+        ),
         Index("ix_consent_records_purpose_channel", "purpose", "channel"),
     )
 
