@@ -114,23 +114,7 @@ def bodies(count: int, batch: int, seed: int, traffic: str) -> list[bytes]:
 
 def _suppress(platform: Platform, count: int) -> None:
     """``count`` digests of identifiers the traffic never carries."""
-    with platform.db.write() as session:
-        secret = digest_secret(session)
-        session.commit()
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "digest": identifier_digest(secret, Identifier("email", f"gone{i}@example.jp")),
-            "identifier_type": "email",
-            "reason": "erasure",
-            "request_id": None,
-            "created_at": now,
-        }
-        for i in range(count)
-    ]
-    with platform.db.engine.begin() as conn:
-        for start in range(0, count, 10_000):
-            conn.execute(insert(Suppression), rows[start : start + 10_000])
+    _suppress_url(platform.settings.database_url, count)
 
 
 class _Instant:
