@@ -15,6 +15,7 @@ from kizuna.privacy.consent_endpoints import router as consent_router
 from kizuna.privacy.personal_fields_endpoints import router as personal_fields_router
 from kizuna.privacy.requests_endpoints import router as privacy_requests_router
 from kizuna.profiles.endpoints import router as profiles_router
+from kizuna.segments.endpoints import router as segments_router
 from kizuna.sources.endpoints import router as sources_router
 
 api_router = APIRouter(prefix="/api/v1", responses=API_ERRORS)
@@ -29,3 +30,4 @@ api_router.include_router(privacy_requests_router)
 api_router.include_router(personal_fields_router)
 api_router.include_router(matching_router)
 api_router.include_router(identity_router)
+api_router.include_router(segments_router)

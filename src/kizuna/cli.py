@@ -1,4 +1,4 @@
-"""The ``kizuna`` command: serve, worker, db, demo, sources, keys, users."""
+"""The ``kizuna`` command: serve, worker, db, demo, sources, keys, users, segments."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kizuna.config import Settings, get_settings
 from kizuna.kit.heap import settle_for_serving
 from kizuna.matching.cli import register as register_matching
 from kizuna.privacy.cli import privacy_app
+from kizuna.segments.cli import segments_app
 
 if TYPE_CHECKING:
     from kizuna.db import Database
@@ -41,6 +42,7 @@ identity_app.add_typer(rules_app, name="rules")
 app.add_typer(identity_app, name="identity")
 register_matching(identity_app)
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(segments_app, name="segments")
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:

@@ -36,6 +36,8 @@ class PipelineSettings(BaseModel):
     backoff_seconds: float = 0.2
     backoff_max_seconds: float = 10.0
     idle_poll_seconds: float = 0.2
+    # How often consumers' time-driven work runs (segments: windows sliding out, recomputes).
+    tick_seconds: float = 1.0
 
 
 class IdentitySettings(BaseModel):

@@ -63,3 +63,19 @@ def test_the_demo_user_gets_a_working_password_once(db: Database) -> None:
     assert first is not None and len(first) >= 16
     assert second is None
     assert user is not None and user.role == "admin"
+
+
+def test_the_demo_defines_its_computed_traits_and_segments_once(db: Database) -> None:
+    from sqlalchemy import func, select
+
+    from kizuna.demo.segments import COMPUTED_TRAITS, SEGMENTS
+    from kizuna.models import ComputedTraitRow, SegmentDefinitionRow
+
+    for _ in range(2):
+        with db.write() as session:
+            seed_retailer(session)
+            session.commit()
+    with db.read() as session:
+        traits = session.scalar(select(func.count()).select_from(ComputedTraitRow))
+        segments = session.scalar(select(func.count()).select_from(SegmentDefinitionRow))
+    assert (traits, segments) == (len(COMPUTED_TRAITS), len(SEGMENTS))

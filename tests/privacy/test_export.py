@@ -77,6 +77,7 @@ def test_the_archive_holds_the_whole_person(desk: Desk) -> None:
     assert done["status"] == "completed", done
     files = desk.archive(done["id"])
     assert sorted(files) == [
+        "computed_traits.json",
         "consent_history.json",
         "events.jsonl",
         "identifiers.json",
@@ -89,6 +90,10 @@ def test_the_archive_holds_the_whole_person(desk: Desk) -> None:
         "profile.json",
         "profile_changes.json",
         "quarantined_events.jsonl",
+        "segment_history.json",
+        "segment_memberships.json",
+        "segment_occurrences.json",
+        "segment_trait_values.json",
         "traits.json",
     ]
     manifest = files["manifest.json"]

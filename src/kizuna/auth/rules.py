@@ -13,6 +13,8 @@ SCOPES = (
     "catalog:read",
     "profiles:read",
     "profiles:write",
+    "segments:read",
+    "segments:write",
     "identity:admin",
     "privacy:admin",
     "audit:read",
@@ -21,13 +23,15 @@ SCOPES = (
     "ops:read",  # /metrics and /readyz's details (Prometheus scrapers, operators)
 )
 
-_READ = frozenset({"events:read", "sources:read", "pipeline:read", "catalog:read"})
+_READ = frozenset({"events:read", "sources:read", "pipeline:read", "catalog:read", "segments:read"})
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
-    "marketer": _READ | {"sources:write", "profiles:read"},
+    "marketer": _READ | {"sources:write", "profiles:read", "segments:write"},
     "analyst": _READ | {"profiles:read"},
-    "support": frozenset({"events:read", "catalog:read", "profiles:read", "profiles:write"}),
+    "support": frozenset(
+        {"events:read", "catalog:read", "profiles:read", "profiles:write", "segments:read"}
+    ),
     "readonly": _READ,
 }
 

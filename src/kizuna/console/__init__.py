@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kizuna.console import (
     views_auth,
+    views_computed_traits,
     views_events,
     views_matches,
     views_overview,
@@ -15,6 +16,7 @@ from kizuna.console import (
     views_privacy,
     views_profiles,
     views_quarantine,
+    views_segments,
     views_sources,
 )
 from kizuna.console.security import LoginThrottle
@@ -47,6 +49,8 @@ def mount_console(app: FastAPI) -> None:
         views_pipeline,
         views_profiles,
         views_matches,
+        views_segments,
+        views_computed_traits,
         views_privacy,
     ):
         console.include_router(views.router)

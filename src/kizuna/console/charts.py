@@ -130,3 +130,61 @@ def hourly_chart(counts: Sequence[HourlyCount], now: datetime, hours: int = 24) 
         legend=legend,
         total=sum(totals.values()),
     )
+
+
+@dataclass(frozen=True)
+class DailyBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    day: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    width: int
+    height: int
+    left: int
+    top: int
+    right: int
+    bottom: int
+    bars: list[DailyBar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+
+
+def daily_chart(points: Sequence[tuple[str, int]]) -> DailyChart:
+    """One bar per day (``(YYYY-MM-DD, count)``, oldest first) on the same axes as the hourly
+    chart; a label every seventh day, counting back from the newest."""
+    top_value = nice_ceiling(max((n for _, n in points), default=0))
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+    slot_width = plot_width / max(len(points), 1)
+    bar_width = slot_width * 0.72
+    bars = []
+    for i, (day, count) in enumerate(points):
+        height = plot_height * max(count, 0) / top_value
+        x = LEFT + i * slot_width + (slot_width - bar_width) / 2
+        bars.append(DailyBar(x, HEIGHT - BOTTOM - height, bar_width, height, day, count))
+    y_ticks = [
+        Tick(HEIGHT - BOTTOM - plot_height * k / 4, str(top_value * k // 4)) for k in range(5)
+    ]
+    last = len(points) - 1
+    x_ticks = [
+        Tick(LEFT + (i + 0.5) * slot_width, day[5:])
+        for i, (day, _) in enumerate(points)
+        if (last - i) % 7 == 0
+    ]
+    return DailyChart(
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        top=TOP,
+        right=WIDTH - RIGHT,
+        bottom=HEIGHT - BOTTOM,
+        bars=bars,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+    )

@@ -23,6 +23,7 @@ from kizuna.privacy import audit, consent
 from kizuna.privacy.audit import record_read
 from kizuna.privacy.consent_config import load_catalogue
 from kizuna.profiles import service
+from kizuna.segments.service import memberships_of
 
 router = APIRouter(route_class=ConsoleRoute)
 
@@ -110,6 +111,8 @@ def profile_page(
             for c in consent.current_state(session, catalogue, profile.id)
         ]
         context["consent_history"] = consent.history(session, profile.id)
+        if viewer.may("segments:read"):
+            context["segments"] = memberships_of(session, profile.id)
         context["consent_saved"] = consent_saved
     record_read(
         request, viewer.principal, "profile.read", "profile", profile.id, {"via": "console"}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kizuna.auth.service import create_console_user
 from kizuna.catalog.service import upsert_locations, upsert_products
 from kizuna.demo.catalog import LOCATIONS, PRODUCTS
+from kizuna.demo.segments import seed_segments
 from kizuna.errors import Conflict
 from kizuna.models import Location, Product
 from kizuna.sources.service import create_source, find_by_name, rotate_write_key
@@ -84,9 +85,12 @@ def seed_sources(session: Session) -> dict[str, str]:
 
 
 def seed_retailer(session: Session) -> dict[str, str]:
-    """Catalogue and sources of Kizuna Mart; returns the sources' ``{kind: write_key}``."""
+    """Catalogue, sources, computed traits and segments of Kizuna Mart; returns the sources'
+    ``{kind: write_key}``."""
     seed_catalog(session)
-    return seed_sources(session)
+    write_keys = seed_sources(session)
+    seed_segments(session)
+    return write_keys
 
 
 def ensure_demo_user(session: Session) -> str | None:

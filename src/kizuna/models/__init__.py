@@ -25,6 +25,18 @@ from kizuna.models.privacy import (
     SigningKey,
     Suppression,
 )
+from kizuna.models.segments import (
+    ComputedTraitRow,
+    ComputedTraitValue,
+    SegmentChange,
+    SegmentDefinitionRow,
+    SegmentFeature,
+    SegmentMember,
+    SegmentOccurrence,
+    SegmentTimer,
+    SegmentTraitValue,
+    SegmentWatermark,
+)
 from kizuna.models.source import Source
 
 __all__ = [
@@ -32,6 +44,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChannelActivity",
+    "ComputedTraitRow",
+    "ComputedTraitValue",
     "ConsentRecord",
     "ConsoleSession",
     "ConsoleUser",
@@ -54,6 +68,14 @@ __all__ = [
     "ProfileChange",
     "QuarantinedEvent",
     "Retraction",
+    "SegmentChange",
+    "SegmentDefinitionRow",
+    "SegmentFeature",
+    "SegmentMember",
+    "SegmentOccurrence",
+    "SegmentTimer",
+    "SegmentTraitValue",
+    "SegmentWatermark",
     "SigningKey",
     "Source",
     "Suppression",

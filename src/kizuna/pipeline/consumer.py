@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from kizuna.pipeline.log import LoggedEvent
 
+if TYPE_CHECKING:
+    from kizuna.db import Database
+
 Handler = Callable[[Session, Sequence[LoggedEvent]], None]
+Tick = Callable[["Database"], int]
 
 
 @dataclass(frozen=True)
@@ -20,8 +25,14 @@ class Consumer:
     SQL log an event's effects are committed exactly once: either the handler's writes and the
     new offset commit together, or neither does. Handlers with effects outside the database
     must make them idempotent (key them by ``event.seq`` or ``event.message_id``).
+
+    ``follows``: consumers whose work this one reads; it only sees an event once each of them
+    has handled it (on its partition). ``tick``: work that is due with time rather than with
+    events, run between rounds with its own transactions; returns how much it did.
     """
 
     name: str
     handle: Handler
     description: str = ""
+    follows: tuple[str, ...] = ()
+    tick: Tick | None = None

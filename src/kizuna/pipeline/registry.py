@@ -11,6 +11,7 @@ from kizuna.pipeline.log import SqlEventLog
 from kizuna.privacy.consent_config import load_catalogue
 from kizuna.privacy.requests_consumer import privacy_consumer
 from kizuna.privacy.subscribers import consent_consumer
+from kizuna.segments.engine import segments_consumer
 
 
 def default_consumers(settings: Settings) -> list[Consumer]:
@@ -23,4 +24,6 @@ def default_consumers(settings: Settings) -> list[Consumer]:
         consent_consumer(catalogue, rules),
         # after identity: a request waits for it anyway
         privacy_consumer(rules, log, settings.privacy.sqlite_vacuum_after_erasure),
+        # reads what identity and consent made of each event (it waits for both)
+        segments_consumer(rules, catalogue, log),
     ]

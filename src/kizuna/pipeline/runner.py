@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 
 from kizuna.config import PipelineSettings
 from kizuna.db import Database
@@ -42,6 +43,7 @@ class PipelineRunner:
         self.log = event_log
         self.offsets = offsets
         self.consumers = list(consumers)
+        self._names = {c.name for c in self.consumers}
         self.settings = settings
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -84,15 +86,27 @@ class PipelineRunner:
         return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def _loop(self, consumer: Consumer) -> None:
+        next_tick = 0.0
         while not self._stop.is_set():
             try:
                 handled = self.run_once(consumer)
             except Exception:
                 log.exception("consumer %s crashed a round; retrying", consumer.name)
                 handled = 0
+            if consumer.tick is not None and time.monotonic() >= next_tick:
+                handled += self._tick(consumer)
+                next_tick = time.monotonic() + self.settings.tick_seconds
             if handled == 0:
                 self._wake.wait(self.settings.idle_poll_seconds)
                 self._wake.clear()
+
+    def _tick(self, consumer: Consumer) -> int:
+        assert consumer.tick is not None
+        try:
+            return consumer.tick(self.db)
+        except Exception:
+            log.exception("consumer %s failed a tick; trying again later", consumer.name)
+            return 0
 
     # --- one round --------------------------------------------------------------------------
 
@@ -106,6 +120,7 @@ class PipelineRunner:
         total = 0
         for _ in range(max_rounds):
             handled = sum(self.run_once(c) for c in self.consumers)
+            handled += sum(self._tick(c) for c in self.consumers if c.tick is not None)
             total += handled
             if handled == 0:
                 break
@@ -120,6 +135,9 @@ class PipelineRunner:
             if position is None:
                 return 0
             events = self.log.read(conn, partition, position, self.settings.batch_size)
+            if events and consumer.follows:
+                upto = self._followed_upto(conn, consumer, partition)
+                events = [e for e in events if e.seq <= upto]
         if not events:
             return 0
         with self.db.write() as session:
@@ -139,6 +157,16 @@ class PipelineRunner:
                 return self._one_by_one(consumer, partition, events)
         PROCESSED.labels(consumer.name).inc(len(events))
         return len(events)
+
+    def _followed_upto(self, conn: Connection, consumer: Consumer, partition: int) -> int:
+        """How far every consumer this one follows has got on a partition (those not running
+        in this deployment are not waited for)."""
+        upto: int | None = None
+        for name in consumer.follows:
+            position = self.offsets.position(conn, name, partition)
+            if position is not None and name in self._names:
+                upto = position if upto is None else min(upto, position)
+        return upto if upto is not None else 2**62
 
     def _one_by_one(self, consumer: Consumer, partition: int, events: list[LoggedEvent]) -> int:
         handled = 0

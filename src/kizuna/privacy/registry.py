@@ -19,6 +19,7 @@ from kizuna.pipeline.personal_data import EVENT_LOG
 from kizuna.privacy.ledger_data import CONSENT, REQUESTS
 from kizuna.privacy.subject import PersonalData
 from kizuna.profiles.personal_data import PROFILES
+from kizuna.segments.personal_data import SEGMENTS
 
 HANDLERS: tuple[PersonalData, ...] = (
     PROFILES,
@@ -26,6 +27,7 @@ HANDLERS: tuple[PersonalData, ...] = (
     EVENT_LOG,
     INGESTION,
     MATCHING,
+    SEGMENTS,
     CONSENT,
     REQUESTS,
 )
@@ -44,6 +46,10 @@ NOT_PERSONAL: dict[str, str] = {
     "(kizuna.privacy.audit), append-only: the trail of the request itself",
     "privacy_suppressions": "keyed digests only, kept so the erased person stays suppressed",
     "signing_keys": "secrets for links and digests",
+    "segments": "segment definitions: conditions written by staff, member counts",
+    "computed_traits": "computed trait definitions written by staff",
+    "segment_features": "the event filters definitions read (no person in them)",
+    "segment_watermarks": "how far the segments engine has read the consent ledger",
 }
 
 

@@ -135,13 +135,17 @@ def channels(session: Session, profile_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def traits(session: Session, rules: IdentityRules, profile_id: str) -> dict[str, dict[str, Any]]:
+def traits(
+    session: Session, rules: IdentityRules, profile_id: str, *, sealed: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The profile's traits by survivorship. ``sealed``: personal values stay as stored (sealed
+    when encryption at rest is on), for projections that must not hold them in clear."""
     query = _events_of(profile_id).where(
         or_(Event.type == "identify", Event.payload.contains('"traits"'))
     )
     observations: list[Observation] = []
     for event in session.execute(query.order_by(Event.timestamp, Event.seq)).scalars():
-        message = open_payload(event.payload)
+        message = orjson.loads(event.payload) if sealed else open_payload(event.payload)
         holders = [message.get("traits"), (message.get("context") or {}).get("traits")]
         for holder in holders:
             if isinstance(holder, dict):

@@ -36,9 +36,17 @@ Path = Annotated[
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,3}$"),
 ]
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-EventName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-Scalar = Text | int | float | bool
+# Text never holds NUL (PostgreSQL text cannot store it, so such a definition could never run);
+# numbers are finite and exact in a double (what JSON and both databases hold alike).
+_NO_NUL = r"^[^\x00]*$"
+MAX_NUMBER = 2**53
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=_NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=_NO_NUL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=_NO_NUL)]
+Description = Annotated[str, StringConstraints(max_length=1_000, pattern=_NO_NUL)]
+Integer = Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+Decimal = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+Scalar = Text | Integer | Decimal | bool
 Value = Scalar | Annotated[list[Scalar], Field(max_length=MAX_LIST)] | None
 
 Op = Literal[
@@ -81,7 +89,16 @@ class Comparison(_Node):
 
 
 class PropertyCondition(Comparison):
+    """A condition on an event's ``properties``, decided once as the event arrives (so never
+    relative to now: ``within_last_days`` belongs on a window)."""
+
     path: Path  # within the event's ``properties``
+
+    @model_validator(mode="after")
+    def _not_relative_to_now(self) -> PropertyCondition:
+        if self.op in _NEEDS_NUMBER:
+            raise ValueError(f"{self.op} is not available on event properties; use a window")
+        return self
 
 
 class Window(_Node):
@@ -208,8 +225,8 @@ def measure(node: Condition, depth: int = 1) -> tuple[int, int]:
 class SegmentDefinition(_Node):
     """A segment: a name, a description, a condition tree within the size limits."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
-    description: Annotated[str, StringConstraints(max_length=1_000)] = ""
+    name: Name
+    description: Description = ""
     condition: Condition
 
     @model_validator(mode="after")
@@ -246,7 +263,7 @@ class ComputedTraitDefinition(_Node):
     events that pass ``filter``, over all time or the last ``window``."""
 
     key: Key
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    name: Name
     aggregation: Aggregation
     filter: EventFilter
     property: Path | EventField | None = None  # what is aggregated; ``count`` needs none

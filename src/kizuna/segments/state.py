@@ -1,0 +1,197 @@
+"""Reading and writing the per-profile state the evaluator works on (the engine's repository)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, delete, func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from kizuna.identity.config import IdentityRules
+from kizuna.kit.clock import utcnow
+from kizuna.kit.sql import chunks, dialect_insert
+from kizuna.models import (
+    ComputedTraitValue,
+    ConsentRecord,
+    IdentityNode,
+    Profile,
+    SegmentMember,
+    SegmentOccurrence,
+    SegmentTimer,
+    SegmentTraitValue,
+    SegmentWatermark,
+)
+from kizuna.profiles.service import traits as profile_traits
+from kizuna.segments.aggregate import Occurrence
+from kizuna.segments.evaluate import ProfileState
+from kizuna.segments.values import Cell, cell_of
+
+CONSENT_WATERMARK = "consent_records"
+PART = 500
+MAX_PATH_DEPTH = 4
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a name a condition's path can address
+
+
+def live_among(conn: Connection, profile_ids: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(profile_ids)), PART):
+        query = select(Profile.id).where(Profile.id.in_(part), Profile.merged_into.is_(None))
+        found.update(conn.scalars(query))
+    return found
+
+
+def load_states(conn: Connection, profile_ids: Sequence[str]) -> dict[str, ProfileState]:
+    states = {p: ProfileState(p) for p in profile_ids}
+    for part in chunks(list(profile_ids), PART):
+        o = SegmentOccurrence
+        rows = conn.execute(
+            select(o.profile_id, o.feature, o.at_ms, o.seq, o.number, o.text, o.value).where(
+                o.profile_id.in_(part)
+            )
+        )
+        for pid, feature, at_ms, seq, number, text, value in rows:
+            states[pid].occurrences.setdefault(feature, []).append(
+                Occurrence(int(at_ms), int(seq), number, text, value)
+            )
+        t = SegmentTraitValue
+        for pid, path, number, text, value in conn.execute(
+            select(t.profile_id, t.path, t.number, t.text, t.value).where(t.profile_id.in_(part))
+        ):
+            states[pid].traits[path] = Cell(number, text, value)
+        c = ComputedTraitValue
+        for pid, key, number, text, value in conn.execute(
+            select(c.profile_id, c.key, c.number, c.text, c.value).where(c.profile_id.in_(part))
+        ):
+            states[pid].computed[key] = Cell(number, text, value)
+        for holder, id_type in conn.execute(
+            select(IdentityNode.profile_id, IdentityNode.type)
+            .where(IdentityNode.profile_id.in_(part))
+            .distinct()
+        ):
+            states[str(holder)].identifier_types.add(id_type)
+        for pid, segment_id in conn.execute(
+            select(SegmentMember.profile_id, SegmentMember.segment_id).where(
+                SegmentMember.profile_id.in_(part)
+            )
+        ):
+            states[pid].segments.add(segment_id)
+    return states
+
+
+def flatten(value: Any, prefix: str, out: dict[str, Cell], depth: int = 1) -> None:
+    """Objects become dotted paths (up to four names); everything else is one cell."""
+    if isinstance(value, dict):
+        if depth > MAX_PATH_DEPTH:
+            return
+        for key, inner in value.items():
+            if isinstance(key, str) and _NAME.match(key):
+                flatten(inner, f"{prefix}.{key}" if prefix else key, out, depth + 1)
+        return
+    cell = cell_of(value)
+    if cell is not None and prefix:
+        out[prefix] = cell
+
+
+def project_traits(session: Session, rules: IdentityRules, profile_ids: Iterable[str]) -> None:
+    """Replace each profile's flattened traits with what the profile shows now. Values sealed
+    at rest stay sealed here: a condition can ask whether they exist, never what they are."""
+    conn = session.connection()
+    for profile_id in profile_ids:
+        cells: dict[str, Cell] = {}
+        for key, trait in profile_traits(session, rules, profile_id, sealed=True).items():
+            if _NAME.match(key):
+                flatten(trait["value"], key, cells, 2)
+        conn.execute(delete(SegmentTraitValue).where(SegmentTraitValue.profile_id == profile_id))
+        if cells:
+            conn.execute(
+                insert(SegmentTraitValue),
+                [
+                    {"profile_id": profile_id, "path": path, "number": c.number, "text": c.text,
+                     "value": c.value}
+                    for path, c in cells.items()
+                ],
+            )  # fmt: skip
+
+
+def write_computed(conn: Connection, changes: Sequence[tuple[str, str, Cell | None]]) -> None:
+    """(key, profile, new value or None to remove)."""
+    gone = [(k, p) for k, p, c in changes if c is None]
+    for pairs in chunks(gone, PART):
+        conn.execute(
+            delete(ComputedTraitValue).where(
+                tuple_(ComputedTraitValue.key, ComputedTraitValue.profile_id).in_(list(pairs))
+            )
+        )
+    now = utcnow()
+    rows = [
+        {"key": k, "profile_id": p, "number": c.number, "text": c.text, "value": c.value,
+         "updated_at": now}
+        for k, p, c in changes if c is not None
+    ]  # fmt: skip
+    for part in chunks(rows, PART):
+        stmt = dialect_insert(conn, ComputedTraitValue)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key", "profile_id"],
+            set_={col: stmt.excluded[col] for col in ("number", "text", "value", "updated_at")},
+        )
+        conn.execute(stmt, list(part))
+
+
+def set_timers(conn: Connection, dues: dict[str, int], *, replace: bool) -> None:
+    """Upsert each profile's next look; ``replace`` sets it, otherwise the earlier one wins."""
+    rows = [{"profile_id": p, "due_ms": d} for p, d in dues.items()]
+    for part in chunks(rows, PART):
+        stmt = dialect_insert(conn, SegmentTimer)
+        current = SegmentTimer.__table__.c.due_ms
+        if replace:
+            new = stmt.excluded.due_ms
+        else:
+            new = case((stmt.excluded.due_ms < current, stmt.excluded.due_ms), else_=current)
+        stmt = stmt.on_conflict_do_update(index_elements=["profile_id"], set_={"due_ms": new})
+        conn.execute(stmt, list(part))
+
+
+def clear_timers(conn: Connection, profile_ids: Sequence[str]) -> None:
+    for part in chunks(list(profile_ids), PART):
+        conn.execute(delete(SegmentTimer).where(SegmentTimer.profile_id.in_(part)))
+
+
+def drop_profiles(conn: Connection, profile_ids: Sequence[str]) -> None:
+    """Forget the derived state of profiles that are no longer live (merged away, erased)."""
+    for part in chunks(list(profile_ids), PART):
+        for model in (SegmentTraitValue, ComputedTraitValue, SegmentTimer):
+            conn.execute(delete(model).where(model.profile_id.in_(part)))
+
+
+def watermark(session: Session, name: str) -> int | None:
+    query = select(SegmentWatermark.position).where(SegmentWatermark.name == name)
+    position = session.scalar(query)
+    return None if position is None else int(position)
+
+
+def ledger_head(session: Session) -> int:
+    return int(session.scalar(select(func.max(ConsentRecord.id))) or 0)
+
+
+def set_watermark(session: Session, name: str, position: int) -> None:
+    conn = session.connection()
+    stmt = dialect_insert(conn, SegmentWatermark)
+    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"position": position})
+    conn.execute(stmt, [{"name": name, "position": position}])
+
+
+def consent_recorded_since(
+    session: Session, after: int, limit: int
+) -> list[tuple[int, str | None]]:
+    """(ledger row id, the profile holding its identifier now) for rows after ``after``."""
+    c, n = ConsentRecord, IdentityNode
+    query = (
+        select(c.id, n.profile_id)
+        .outerjoin(n, and_(n.type == c.identifier_type, n.value == c.identifier_value))
+        .where(c.id > after)
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [(int(i), p) for i, p in session.execute(query)]
