@@ -42,4 +42,5 @@ CONSUMER = Consumer(
     name="channel_activity",
     handle=count_activity,
     description="Hourly event counts per source, channel and call type.",
+    system_events=frozenset(),  # people's events only: Kizuna's own are no channel activity
 )

@@ -93,7 +93,7 @@ def resolve_events(
         return Outcome()
     nodes = ensure_nodes(conn, seen)
     ids, dirty = store_evidence(conn, list(observed.values()), nodes)
-    link_events(conn, [{"seq": seq, "evidence_id": ids[key]} for seq, key in per_event])
+    link_events(conn, [(seq, ids[key]) for seq, key in per_event])
     if not dirty:
         return Outcome()
     outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause="events")

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.identifiers import Identifier
 from kizuna.identity.rules import Evidence, Trust
+from kizuna.kit.sql import BulkInsert, BulkUpdate, utc_param
 from kizuna.kit.sql import chunks as _chunks
 from kizuna.models import (
     Event,
@@ -26,6 +27,14 @@ from kizuna.models import (
 )
 
 CHUNK = 500  # keeps IN lists well under every driver's parameter limit
+# The consumer's per-event writes, through the driver (see kizuna.kit.sql.BulkInsert).
+_NODE_SIGHTINGS = BulkUpdate(
+    IdentityNode, "id", {"first_seen_at": "earliest", "last_seen_at": "latest", "events": "add"}
+)
+_EVIDENCE_SIGHTINGS = BulkUpdate(
+    IdentityEvidence, "id", {"at": "new", "last_seen_at": "new", "events": "add"}
+)
+_EVENT_EVIDENCE = BulkInsert(EventEvidence, ("seq", "evidence_id"))
 MAX_CLOSURE_NODES = 20_000
 
 
@@ -84,25 +93,15 @@ def ensure_nodes(
         )
         existing.update({Identifier(t, v): node_id for node_id, t, v in created})
     absent = set(missing)
-    present = [i for i in seen if i not in absent]
-    if present:
-        conn.execute(
-            update(IdentityNode)
-            .where(IdentityNode.id == bindparam("node"))
-            .values(
-                first_seen_at=func.min(IdentityNode.first_seen_at, bindparam("first"))
-                if conn.dialect.name == "sqlite"
-                else func.least(IdentityNode.first_seen_at, bindparam("first")),
-                last_seen_at=func.max(IdentityNode.last_seen_at, bindparam("last"))
-                if conn.dialect.name == "sqlite"
-                else func.greatest(IdentityNode.last_seen_at, bindparam("last")),
-                events=IdentityNode.events + bindparam("n"),
-            ),
-            [
-                {"node": existing[i], "first": seen[i][0], "last": seen[i][1], "n": seen[i][2]}
-                for i in present
-            ],
-        )
+    at = utc_param(conn.dialect.name)
+    _NODE_SIGHTINGS.run(
+        conn,
+        [
+            (existing[i], at(seen[i][0]), at(seen[i][1]), seen[i][2])
+            for i in seen
+            if i not in absent
+        ],
+    )
     return existing
 
 
@@ -170,34 +169,24 @@ def record_evidence(
     dirty = {known[o.evidence.key][0] for o in fresh}
     fresh_keys = {o.evidence.key for o in fresh}
     again = [o for o in observed if o.evidence.key not in fresh_keys]
-    if again:
-        for o in again:
-            if o.evidence.at < known[o.evidence.key][1]:
-                dirty.add(known[o.evidence.key][0])
-        conn.execute(
-            update(IdentityEvidence)
-            .where(IdentityEvidence.id == bindparam("ev"))
-            .values(
-                at=bindparam("at"),
-                last_seen_at=bindparam("last"),
-                events=IdentityEvidence.events + bindparam("n"),
-            ),
-            [
-                {
-                    "ev": known[o.evidence.key][0],
-                    "at": min(o.evidence.at, known[o.evidence.key][1]),
-                    "last": o.last_at,
-                    "n": o.events,
-                }
-                for o in again
-            ],
-        )
+    stamp = utc_param(conn.dialect.name)
+    for o in again:
+        if o.evidence.at < known[o.evidence.key][1]:
+            dirty.add(known[o.evidence.key][0])
+    _EVIDENCE_SIGHTINGS.run(
+        conn,
+        [
+            (known[o.evidence.key][0], stamp(min(o.evidence.at, known[o.evidence.key][1])),
+             stamp(o.last_at), o.events)
+            for o in again
+        ],
+    )  # fmt: skip
     return {k: v[0] for k, v in known.items()}, dirty
 
 
-def link_events(conn: Connection, rows: list[dict[str, int]]) -> None:
-    if rows:
-        conn.execute(insert(EventEvidence), rows)
+def link_events(conn: Connection, rows: list[tuple[int, int]]) -> None:
+    """(event seq, evidence id) for each event with identifiers."""
+    _EVENT_EVIDENCE.run(conn, rows)
 
 
 # --- the raw graph around some evidence ------------------------------------------------------

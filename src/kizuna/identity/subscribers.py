@@ -23,4 +23,5 @@ def identity_consumer(rules: IdentityRules, log: SqlEventLog | None = None) -> C
         handle=handle,
         description="Identifiers and evidence into one profile per person (rules v"
         f"{rules.version}).",
+        system_events=frozenset(),  # they carry no identifiers
     )

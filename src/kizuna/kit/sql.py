@@ -94,17 +94,51 @@ class BulkInsert:
     1,000-row ``executemany`` fell from 58,000 to 200 rows/s beside one busy thread); and every
     statement is such a wait, so rows go in as few statements as the driver's parameter limit
     allows. Rows are plain tuples in ``columns`` order, datetimes converted by ``utc_param``.
+    The consumers' hot paths (the segments engine) write through it for the same reasons.
     Everywhere else, use SQLAlchemy.
+
+    ``conflict`` names the unique key a row may collide with: the row is then skipped, or, for
+    the columns of ``update``, the stored row takes the new values (``"earliest"``: the smaller
+    of the two). Rows of one call must not repeat a key.
     """
 
     MAX_ROWS = 2000
 
-    def __init__(self, model: type[DeclarativeBase], columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        model: type[DeclarativeBase],
+        columns: Sequence[str],
+        *,
+        conflict: Sequence[str] = (),
+        update: Mapping[str, str] | Sequence[str] = (),
+    ) -> None:
         self.table = table_of(model)
         self.columns = tuple(columns)
-        missing = set(self.columns) - set(self.table.c.keys())
+        self.conflict = tuple(conflict)
+        self.update = dict(update) if isinstance(update, Mapping) else dict.fromkeys(update, "new")
+        named = set(self.columns) | set(self.conflict) | set(self.update)
+        missing = named - set(self.table.c.keys())
         if missing:
             raise ValueError(f"{self.table.name} has no column(s) {sorted(missing)}")
+        if self.update and not self.conflict:
+            raise ValueError("update needs the conflict key")
+        if set(self.update.values()) - {"new", "earliest"}:
+            raise ValueError("update takes 'new' or 'earliest'")
+
+    def _on_conflict(self, dialect: Dialect) -> str:
+        if not self.conflict:
+            return ""
+        quote = dialect.identifier_preparer.quote
+        target = f" ON CONFLICT ({', '.join(quote(c) for c in self.conflict)}) DO "
+        if not self.update:
+            return target + "NOTHING"
+        table = quote(self.table.name)
+        sets = []
+        for column, rule in self.update.items():
+            new, old = f"excluded.{quote(column)}", f"{table}.{quote(column)}"
+            value = new if rule == "new" else f"CASE WHEN {new} < {old} THEN {new} ELSE {old} END"
+            sets.append(f"{quote(column)} = {value}")
+        return target + "UPDATE SET " + ", ".join(sets)
 
     def sql(self, dialect: Dialect, rows: int) -> str:
         quote = dialect.identifier_preparer.quote
@@ -113,6 +147,7 @@ class BulkInsert:
         return (
             f"INSERT INTO {quote(self.table.name)} "
             f"({', '.join(quote(c) for c in self.columns)}) VALUES {', '.join([one] * rows)}"
+            + self._on_conflict(dialect)
         )
 
     def chunk(self, dialect: Dialect) -> int:
@@ -130,6 +165,7 @@ class BulkInsert:
             f"INSERT INTO {quote(self.table.name)} "
             f"({', '.join(quote(c) for c in self.columns)}) "
             f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS r({names}, n) ORDER BY n"
+            + self._on_conflict(dialect)
         )
 
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -145,6 +181,70 @@ class BulkInsert:
             part = rows[start : start + size]
             params = tuple(value for row in part for value in row)
             conn.exec_driver_sql(self.sql(conn.dialect, len(part)), params)
+
+
+class BulkUpdate:
+    """``UPDATE ... FROM`` a list of rows in one statement, through the driver: the counterpart
+    of ``BulkInsert`` for the consumers' per-row updates (a driver ``executemany`` of thousands
+    of rows waits for the GIL at every row while another consumer thread is busy).
+
+    Rows are tuples of ``key`` then ``columns``; each column takes its row's value by its rule:
+    ``new`` (replace), ``earliest`` / ``latest`` (the smaller / larger of stored and new) or
+    ``add`` (stored plus new). Rows of one call must not repeat a key.
+    """
+
+    RULES = ("new", "earliest", "latest", "add")
+
+    def __init__(self, model: type[DeclarativeBase], key: str, columns: Mapping[str, str]) -> None:
+        self.table = table_of(model)
+        self.key = key
+        self.columns = dict(columns)
+        missing = ({key} | set(self.columns)) - set(self.table.c.keys())
+        if missing:
+            raise ValueError(f"{self.table.name} has no column(s) {sorted(missing)}")
+        if set(self.columns.values()) - set(self.RULES):
+            raise ValueError(f"rules are {', '.join(self.RULES)}")
+
+    def _set(self, dialect: Dialect) -> str:
+        quote = dialect.identifier_preparer.quote
+        table = quote(self.table.name)
+        sets = []
+        for n, (column, rule) in enumerate(self.columns.items(), start=2):
+            new, old = f"v.column{n}", f"{table}.{quote(column)}"
+            value = {
+                "new": new,
+                "earliest": f"CASE WHEN {new} < {old} THEN {new} ELSE {old} END",
+                "latest": f"CASE WHEN {new} > {old} THEN {new} ELSE {old} END",
+                "add": f"{old} + {new}",
+            }[rule]
+            sets.append(f"{quote(column)} = {value}")
+        return f"UPDATE {table} SET {', '.join(sets)} FROM "
+
+    def _where(self, dialect: Dialect) -> str:
+        quote = dialect.identifier_preparer.quote
+        return f" WHERE {quote(self.table.name)}.{quote(self.key)} = v.column1"
+
+    def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        dialect = conn.dialect
+        if dialect.name == "postgresql":
+            names = [self.key, *self.columns]
+            arrays = ", ".join(
+                f"%b::{self.table.c[c].type.compile(dialect=dialect)}[]" for c in names
+            )
+            aliases = ", ".join(f"column{n}" for n in range(1, len(names) + 1))
+            sql = f"{self._set(dialect)}unnest({arrays}) AS v({aliases}){self._where(dialect)}"
+            conn.exec_driver_sql(sql, tuple(list(v) for v in zip(*rows, strict=True)))
+            return
+        width = 1 + len(self.columns)
+        size = max(1, min(BulkInsert.MAX_ROWS, parameter_limit(dialect) // width))
+        one = f"({', '.join(['?'] * width)})"
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            values = f"(VALUES {', '.join([one] * len(part))}) AS v"
+            sql = f"{self._set(dialect)}{values}{self._where(dialect)}"
+            conn.exec_driver_sql(sql, tuple(value for row in part for value in row))
 
 
 def parameter_limit(dialect: Dialect) -> int:

@@ -29,6 +29,9 @@ class Consumer:
     ``follows``: consumers whose work this one reads; it only sees an event once each of them
     has handled it (on its partition). ``tick``: work that is due with time rather than with
     events, run between rounds with its own transactions; returns how much it did.
+    ``system_events``: the names of Kizuna's own events (``segment.entered``,
+    ``profile.merged``...) the handler is given; None gives it all of them. The others are
+    passed over unread, and the offset moves past them all the same.
     """
 
     name: str
@@ -36,3 +39,4 @@ class Consumer:
     description: str = ""
     follows: tuple[str, ...] = ()
     tick: Tick | None = None
+    system_events: frozenset[str] | None = None

@@ -22,6 +22,7 @@ from kizuna.models import ConsumerOffset, Event
 from kizuna.privacy.sealing import open_payload
 
 APPEND_LOCK_KEY = 7_401_932  # pg_advisory_xact_lock key that serialises appends
+SYSTEM_SOURCE = "kizuna"  # the source of Kizuna's own events (kizuna.pipeline.system_events)
 
 
 class LoggedEvent(NamedTuple):
@@ -54,6 +55,15 @@ class EventLog(Protocol):
     def read(
         self, conn: Connection, partition: int, after: int, limit: int
     ) -> list[LoggedEvent]: ...
+
+    def read_window(
+        self,
+        conn: Connection,
+        partition: int,
+        after: int,
+        limit: int,
+        system_events: frozenset[str] | None = None,
+    ) -> tuple[list[LoggedEvent], int]: ...
 
     def get(self, conn: Connection, seq: int) -> LoggedEvent | None: ...
 
@@ -165,6 +175,20 @@ class SqlEventLog:
 
     def read(self, conn: Connection, partition: int, after: int, limit: int) -> list[LoggedEvent]:
         """The next events of a partition, read through the driver (consumers' hot path)."""
+        return self.read_window(conn, partition, after, limit)[0]
+
+    def read_window(
+        self,
+        conn: Connection,
+        partition: int,
+        after: int,
+        limit: int,
+        system_events: frozenset[str] | None = None,
+    ) -> tuple[list[LoggedEvent], int]:
+        """The next ``limit`` positions of a partition: the events among them, and the last
+        position read (``after`` when there was none). ``system_events``: the only names of
+        Kizuna's own events to return (None: all of them); the others are passed over without
+        being decoded, so consumers that ignore them do not pay for them."""
         dialect = conn.dialect
         sql = _READ_SQL.get(dialect.name)
         if sql is None:
@@ -174,12 +198,15 @@ class SqlEventLog:
                 f"SELECT {', '.join(quote(c.key) for c in _EVENT_COLUMNS)} FROM events "
                 f"WHERE {quote('partition')} = {mark} AND seq > {mark} ORDER BY seq LIMIT {mark}"
             )
-        rows = conn.exec_driver_sql(sql, (partition, after, limit))
+        rows = conn.exec_driver_sql(sql, (partition, after, limit)).fetchall()
+        if not rows:
+            return [], after
         at = _utc_reader(dialect.name)
         return [
             LoggedEvent._make((*row[:9], at(row[9]), at(row[10]), row[11], row[12]))
-            for row in rows.fetchall()
-        ]
+            for row in rows
+            if system_events is None or row[2] != SYSTEM_SOURCE or row[5] in system_events
+        ], int(rows[-1][0])
 
     def get(self, conn: Connection, seq: int) -> LoggedEvent | None:
         row = conn.execute(select(*_EVENT_COLUMNS).where(Event.seq == seq)).first()

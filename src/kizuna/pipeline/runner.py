@@ -134,21 +134,28 @@ class PipelineRunner:
             position = self.offsets.position(conn, consumer.name, partition)
             if position is None:
                 return 0
-            events = self.log.read(conn, partition, position, self.settings.batch_size)
-            if events and consumer.follows:
+            events, scanned = self.log.read_window(
+                conn, partition, position, self.settings.batch_size, consumer.system_events
+            )
+            if scanned > position and consumer.follows:
                 upto = self._followed_upto(conn, consumer, partition)
                 events = [e for e in events if e.seq <= upto]
-        if not events:
+                scanned = min(scanned, upto)
+        if scanned <= position:
             return 0
         with self.db.write() as session:
             conn = session.connection()
             if self.offsets.lease(conn, consumer.name, partition) != position:
                 session.rollback()  # another worker holds or moved this partition
                 return 0
+            if not events:  # only Kizuna's own events this consumer passes over
+                self.offsets.advance(conn, consumer.name, partition, scanned)
+                session.commit()
+                return 0
             try:
                 with session.begin_nested():
                     consumer.handle(session, events)
-                self.offsets.advance(conn, consumer.name, partition, events[-1].seq)
+                self.offsets.advance(conn, consumer.name, partition, scanned)
                 session.commit()
             except Exception:
                 session.rollback()

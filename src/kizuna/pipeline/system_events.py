@@ -10,8 +10,9 @@ from typing import Any
 
 from kizuna.ingestion.rules import LogEntry, build_entry
 from kizuna.kit.clock import utcnow
+from kizuna.pipeline.log import SYSTEM_SOURCE
 
-SYSTEM_SOURCE = "kizuna"
+__all__ = ["SYSTEM_SOURCE", "system_entry"]
 MAX_EVENT_BYTES = 32 * 1024
 
 

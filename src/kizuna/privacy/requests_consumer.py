@@ -79,4 +79,5 @@ def privacy_consumer(
         name="privacy",
         handle=handle,
         description="Data subject requests (export, erasure, suppression) in the background.",
+        system_events=frozenset({REQUESTED, RUN}),
     )

@@ -151,4 +151,5 @@ def consent_consumer(catalogue: ConsentCatalogue, rules: IdentityRules) -> Consu
         handle=handle,
         description="Consent carried by events (Segment's consent context, Consent Updated) "
         "into the ledger.",
+        system_events=frozenset(),
     )

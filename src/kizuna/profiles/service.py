@@ -7,6 +7,7 @@ merge or a split shows at once. Traits are computed at read time from the profil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,22 +141,37 @@ def traits(
 ) -> dict[str, dict[str, Any]]:
     """The profile's traits by survivorship. ``sealed``: personal values stay as stored (sealed
     when encryption at rest is on), for projections that must not hold them in clear."""
-    query = _events_of(profile_id).where(
-        or_(Event.type == "identify", Event.payload.contains('"traits"'))
-    )
-    observations: list[Observation] = []
-    for event in session.execute(query.order_by(Event.timestamp, Event.seq)).scalars():
-        message = orjson.loads(event.payload) if sealed else open_payload(event.payload)
-        holders = [message.get("traits"), (message.get("context") or {}).get("traits")]
-        for holder in holders:
+    return traits_of(session, rules, [profile_id], sealed=sealed).get(profile_id, {})
+
+
+def traits_of(
+    session: Session, rules: IdentityRules, profile_ids: Sequence[str], *, sealed: bool = False
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``traits`` of several profiles in one read (profiles without traits are left out)."""
+    query = (
+        select(
+            IdentityEvidence.profile_id, Event.payload, Event.source_id, Event.channel,
+            Event.seq, Event.timestamp,
+        )
+        .join(EventEvidence, EventEvidence.seq == Event.seq)
+        .join(IdentityEvidence, IdentityEvidence.id == EventEvidence.evidence_id)
+        .where(
+            IdentityEvidence.profile_id.in_(list(profile_ids)),
+            or_(Event.type == "identify", Event.payload.contains('"traits"')),
+        )
+        .order_by(Event.timestamp, Event.seq)
+    )  # fmt: skip
+    observations: dict[str, list[Observation]] = {}
+    for profile_id, payload, source_id, channel, seq, at in session.execute(query).all():
+        message = orjson.loads(payload) if sealed else open_payload(payload)
+        seen = observations.setdefault(str(profile_id), [])
+        for holder in (message.get("traits"), (message.get("context") or {}).get("traits")):
             if isinstance(holder, dict):
-                observations += [
-                    Observation(
-                        key, value, event.source_id, event.channel, event.seq, event.timestamp
-                    )
+                seen += [
+                    Observation(key, value, source_id, channel, seq, at)
                     for key, value in holder.items()
                 ]
-    return survive(observations, rules)
+    return {p: survive(found, rules) for p, found in observations.items()}
 
 
 def timeline(

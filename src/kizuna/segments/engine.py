@@ -24,13 +24,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, text, update
+from sqlalchemy import Connection, delete, text, tuple_
 from sqlalchemy.orm import Session
 
 from kizuna.db import Database
 from kizuna.identity.config import IdentityRules
 from kizuna.ingestion.rules import LogEntry
 from kizuna.kit.clock import utcnow
+from kizuna.kit.sql import BulkInsert, BulkUpdate, chunks, utc_param
 from kizuna.models import SegmentChange, SegmentDefinitionRow, SegmentMember
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog
@@ -64,6 +65,12 @@ ALL = "*"  # a profile to look at afresh: every definition
 MERGE_EVENTS = ("profile.merged", "profile.split")
 DUE_BATCH = 500
 WRITER_LOCK_KEY = 7_401_934  # identity holds 7_401_933, log appends 7_401_932
+_MEMBERS = BulkInsert(SegmentMember, ("segment_id", "profile_id", "since"))
+_MEMBER_COUNTS = BulkUpdate(SegmentDefinitionRow, "id", {"members": "add"})
+_CHANGES = BulkInsert(
+    SegmentChange,
+    ("segment_id", "profile_id", "entered", "at", "cause", "cause_seq", "cause_received_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -253,40 +260,25 @@ class SegmentsEngine:
         conn = session.connection()
         one_writer(conn)
         now = self.clock()
-        entered = [c for c in changes if c.entered]
-        left = [c for c in changes if not c.entered]
-        if entered:
-            conn.execute(
-                insert(SegmentMember),
-                [{"segment_id": c.segment_id, "profile_id": c.profile_id, "since": now}
-                 for c in entered],
-            )  # fmt: skip
-        if left:
-            conn.execute(
-                delete(SegmentMember).where(
-                    SegmentMember.segment_id == bindparam("s"),
-                    SegmentMember.profile_id == bindparam("p"),
-                ),
-                [{"s": c.segment_id, "p": c.profile_id} for c in left],
-            )
-        conn.execute(
-            insert(SegmentChange),
+        at = utc_param(conn.dialect.name)
+        stamp = at(now)
+        _MEMBERS.run(conn, [(c.segment_id, c.profile_id, stamp) for c in changes if c.entered])
+        left = [(c.segment_id, c.profile_id) for c in changes if not c.entered]
+        member = tuple_(SegmentMember.segment_id, SegmentMember.profile_id)
+        for part in chunks(left, 500):
+            conn.execute(delete(SegmentMember).where(member.in_(list(part))))
+        _CHANGES.run(
+            conn,
             [
-                {"segment_id": c.segment_id, "profile_id": c.profile_id, "entered": c.entered,
-                 "at": now, "cause": c.cause.kind, "cause_seq": c.cause.seq,
-                 "cause_received_at": c.cause.received_at}
+                (c.segment_id, c.profile_id, c.entered, stamp, c.cause.kind, c.cause.seq,
+                 None if c.cause.received_at is None else at(c.cause.received_at))
                 for c in changes
             ],
         )  # fmt: skip
         delta: dict[str, int] = {}
         for c in changes:
             delta[c.segment_id] = delta.get(c.segment_id, 0) + (1 if c.entered else -1)
-        for segment_id, n in delta.items():
-            conn.execute(
-                update(SegmentDefinitionRow)
-                .where(SegmentDefinitionRow.id == segment_id)
-                .values(members=SegmentDefinitionRow.members + n)
-            )
+        _MEMBER_COUNTS.run(conn, [(s, n) for s, n in delta.items() if n])
         if emit and self.log is not None:
             entries = [self._entry(c) for c in changes]
             self.log.lock_for_append(conn)
@@ -362,4 +354,5 @@ def segments_consumer(
         description="Computed traits and segment memberships, kept current as events arrive.",
         follows=("identity", "consent"),
         tick=engine.tick,
+        system_events=frozenset(MERGE_EVENTS),
     )

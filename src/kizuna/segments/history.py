@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import chunks, insert_ignore
+from kizuna.kit.sql import BulkInsert, chunks, insert_ignore
 from kizuna.models import (
     Event,
     EventEvidence,
@@ -109,9 +109,17 @@ def occurrence_rows(
     return rows
 
 
+_OCCURRENCES = BulkInsert(
+    SegmentOccurrence,
+    ("feature", "seq", "profile_id", "at_ms", "number", "text", "value"),
+    conflict=("feature", "seq"),
+)
+
+
 def insert_occurrences(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    for part in chunks(list(rows), 500):
-        conn.execute(insert_ignore(conn, SegmentOccurrence, ["feature", "seq"]), list(part))
+    """Rows already there (the live stream and a backfill overlap) are left as they are."""
+    unique = {(r["feature"], r["seq"]): r for r in rows}
+    _OCCURRENCES.run(conn, [tuple(r[c] for c in _OCCURRENCES.columns) for r in unique.values()])
 
 
 def owners_of(conn: Connection, seqs: Sequence[int]) -> dict[int, str]:

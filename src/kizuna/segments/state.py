@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from kizuna.identity.config import IdentityRules
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import chunks, dialect_insert
+from kizuna.kit.sql import BulkInsert, chunks, dialect_insert, utc_param
 from kizuna.models import (
     ComputedTraitValue,
     ConsentRecord,
@@ -23,7 +23,7 @@ from kizuna.models import (
     SegmentTraitValue,
     SegmentWatermark,
 )
-from kizuna.profiles.service import traits as profile_traits
+from kizuna.profiles.service import traits_of as profile_traits_of
 from kizuna.segments.aggregate import Occurrence
 from kizuna.segments.evaluate import ProfileState
 from kizuna.segments.values import Cell, cell_of
@@ -94,29 +94,42 @@ def flatten(value: Any, prefix: str, out: dict[str, Cell], depth: int = 1) -> No
         out[prefix] = cell
 
 
-def project_traits(session: Session, rules: IdentityRules, profile_ids: Iterable[str]) -> None:
+_TRAIT_VALUES = BulkInsert(SegmentTraitValue, ("profile_id", "path", "number", "text", "value"))
+
+
+def project_traits(session: Session, rules: IdentityRules, profile_ids: Sequence[str]) -> None:
     """Replace each profile's flattened traits with what the profile shows now. Values sealed
     at rest stay sealed here: a condition can ask whether they exist, never what they are."""
     conn = session.connection()
-    for profile_id in profile_ids:
-        cells: dict[str, Cell] = {}
-        for key, trait in profile_traits(session, rules, profile_id, sealed=True).items():
-            if _NAME.match(key):
-                flatten(trait["value"], key, cells, 2)
-        conn.execute(delete(SegmentTraitValue).where(SegmentTraitValue.profile_id == profile_id))
-        if cells:
-            conn.execute(
-                insert(SegmentTraitValue),
-                [
-                    {"profile_id": profile_id, "path": path, "number": c.number, "text": c.text,
-                     "value": c.value}
-                    for path, c in cells.items()
-                ],
-            )  # fmt: skip
+    for part in chunks(list(profile_ids), PART):
+        shown = profile_traits_of(session, rules, part, sealed=True)
+        rows: list[tuple[Any, ...]] = []
+        for profile_id in part:
+            cells: dict[str, Cell] = {}
+            for key, trait in shown.get(profile_id, {}).items():
+                if _NAME.match(key):
+                    flatten(trait["value"], key, cells, 2)
+            rows += [(profile_id, path, c.number, c.text, c.value) for path, c in cells.items()]
+        conn.execute(delete(SegmentTraitValue).where(SegmentTraitValue.profile_id.in_(part)))
+        _TRAIT_VALUES.run(conn, rows)
+
+
+_COMPUTED = BulkInsert(
+    ComputedTraitValue,
+    ("key", "profile_id", "number", "text", "value", "updated_at"),
+    conflict=("key", "profile_id"),
+    update=("number", "text", "value", "updated_at"),
+)
+_TIMER_SET = BulkInsert(
+    SegmentTimer, ("profile_id", "due_ms"), conflict=("profile_id",), update=("due_ms",)
+)
+_TIMER_EARLIER = BulkInsert(
+    SegmentTimer, ("profile_id", "due_ms"), conflict=("profile_id",), update={"due_ms": "earliest"}
+)
 
 
 def write_computed(conn: Connection, changes: Sequence[tuple[str, str, Cell | None]]) -> None:
-    """(key, profile, new value or None to remove)."""
+    """(key, profile, new value or None to remove); one change per (key, profile)."""
     gone = [(k, p) for k, p, c in changes if c is None]
     for pairs in chunks(gone, PART):
         conn.execute(
@@ -124,33 +137,16 @@ def write_computed(conn: Connection, changes: Sequence[tuple[str, str, Cell | No
                 tuple_(ComputedTraitValue.key, ComputedTraitValue.profile_id).in_(list(pairs))
             )
         )
-    now = utcnow()
-    rows = [
-        {"key": k, "profile_id": p, "number": c.number, "text": c.text, "value": c.value,
-         "updated_at": now}
-        for k, p, c in changes if c is not None
-    ]  # fmt: skip
-    for part in chunks(rows, PART):
-        stmt = dialect_insert(conn, ComputedTraitValue)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["key", "profile_id"],
-            set_={col: stmt.excluded[col] for col in ("number", "text", "value", "updated_at")},
-        )
-        conn.execute(stmt, list(part))
+    now = utc_param(conn.dialect.name)(utcnow())
+    _COMPUTED.run(
+        conn,
+        [(k, p, c.number, c.text, c.value, now) for k, p, c in changes if c is not None],
+    )
 
 
 def set_timers(conn: Connection, dues: dict[str, int], *, replace: bool) -> None:
     """Upsert each profile's next look; ``replace`` sets it, otherwise the earlier one wins."""
-    rows = [{"profile_id": p, "due_ms": d} for p, d in dues.items()]
-    for part in chunks(rows, PART):
-        stmt = dialect_insert(conn, SegmentTimer)
-        current = SegmentTimer.__table__.c.due_ms
-        if replace:
-            new = stmt.excluded.due_ms
-        else:
-            new = case((stmt.excluded.due_ms < current, stmt.excluded.due_ms), else_=current)
-        stmt = stmt.on_conflict_do_update(index_elements=["profile_id"], set_={"due_ms": new})
-        conn.execute(stmt, list(part))
+    (_TIMER_SET if replace else _TIMER_EARLIER).run(conn, list(dues.items()))
 
 
 def clear_timers(conn: Connection, profile_ids: Sequence[str]) -> None:
