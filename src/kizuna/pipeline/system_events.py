@@ -6,30 +6,58 @@ no identifiers, so identity resolution passes over them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from kizuna.ingestion.rules import LogEntry, build_entry
-from kizuna.kit.clock import utcnow
+import orjson
+
+from kizuna.ingestion.rules import EventTooLarge, LogEntry, partition_for, routing_key
+from kizuna.kit.clock import iso_shared, to_millis, utcnow
+from kizuna.kit.ids import new_message_id
 from kizuna.pipeline.log import SYSTEM_SOURCE
 
 __all__ = ["SYSTEM_SOURCE", "system_entry"]
 MAX_EVENT_BYTES = 32 * 1024
 
 
-def system_entry(name: str, properties: dict[str, Any], partitions: int, domain: str) -> LogEntry:
-    """A ``track`` event named ``name``, marked ``context.kizuna = domain``."""
-    now = utcnow()
-    message = {"event": name, "properties": properties, "context": {"kizuna": domain}}
-    return build_entry(
-        message,
-        message_type="track",
-        name=name,
-        sent_at=None,
-        original_timestamp=now,
-        batch_context=None,
-        received_at=now,
+def system_entry(
+    name: str,
+    properties: dict[str, Any],
+    partitions: int,
+    domain: str,
+    now: datetime | None = None,
+) -> LogEntry:
+    """A ``track`` event named ``name``, marked ``context.kizuna = domain``, stamped ``now``.
+
+    Built directly rather than through ``build_entry``: the segments engine appends one per
+    membership change, and these messages need none of a client's normalisation.
+    """
+    at = to_millis(now or utcnow())
+    stamp = iso_shared(at)
+    message_id = new_message_id()
+    message = {
+        "type": "track",
+        "event": name,
+        "properties": properties,
+        "context": {"kizuna": domain},
+        "messageId": message_id,
+        "originalTimestamp": stamp,
+        "timestamp": stamp,
+        "receivedAt": stamp,
+    }
+    payload = orjson.dumps(message)
+    if len(payload) > MAX_EVENT_BYTES:
+        raise EventTooLarge(len(payload), MAX_EVENT_BYTES)
+    return LogEntry(
         source_id=SYSTEM_SOURCE,
-        source_kind="server",
-        partitions=partitions,
-        max_event_bytes=MAX_EVENT_BYTES,
+        message_id=message_id,
+        type="track",
+        name=name,
+        channel="server",
+        user_id=None,
+        anonymous_id=None,
+        timestamp=at,
+        received_at=at,
+        partition=partition_for(routing_key(None, None), partitions),
+        payload=payload.decode(),
     )

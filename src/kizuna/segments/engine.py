@@ -280,11 +280,11 @@ class SegmentsEngine:
             delta[c.segment_id] = delta.get(c.segment_id, 0) + (1 if c.entered else -1)
         _MEMBER_COUNTS.run(conn, [(s, n) for s, n in delta.items() if n])
         if emit and self.log is not None:
-            entries = [self._entry(c) for c in changes]
+            entries = [self._entry(c, now) for c in changes]
             self.log.lock_for_append(conn)
             self.log.append(conn, entries)
 
-    def _entry(self, c: MembershipChange) -> LogEntry:
+    def _entry(self, c: MembershipChange, now: datetime) -> LogEntry:
         assert self.log is not None
         properties = {
             "segment_id": c.segment_id,
@@ -294,7 +294,7 @@ class SegmentsEngine:
             "cause_seq": c.cause.seq,
         }
         name = "segment.entered" if c.entered else "segment.exited"
-        return system_entry(name, properties, self.log.partitions, "segments")
+        return system_entry(name, properties, self.log.partitions, "segments", now)
 
     # --- time ----------------------------------------------------------------------------
 
