@@ -57,6 +57,13 @@ FAILURES = Counter(
     ["consumer"],
     registry=REGISTRY,
 )
+PREPARED = Counter(
+    "kizuna_pipeline_prepared_batches",
+    "Batches decided outside the write transaction, by outcome: written as decided, or "
+    "handled again because the snapshot had moved on (stale) or could not be decided (failed).",
+    ["consumer", "outcome"],
+    registry=REGISTRY,
+)
 DEAD_LETTERED = Counter(
     "kizuna_pipeline_dead_letters",
     "Events set aside after exhausting their attempts.",

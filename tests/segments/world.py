@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from kizuna.config import Settings
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.subscribers import identity_consumer
 from kizuna.ingestion.rules import LogEntry, build_entry
 from kizuna.kit.ids import new_message_id
-from kizuna.pipeline.log import SqlEventLog
+from kizuna.pipeline.consumer import Consumer, Preparer
+from kizuna.pipeline.log import LoggedEvent, SqlEventLog
 from kizuna.privacy.consent_config import ConsentCatalogue
 from kizuna.privacy.subscribers import consent_consumer
 from kizuna.runtime import Platform
@@ -38,22 +43,45 @@ class Clock:
 class World:
     """Events in, memberships out, on a clock the test moves."""
 
-    def __init__(self, settings: Settings, now: datetime = T0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        now: datetime = T0,
+        between: Callable[[World], None] | None = None,
+    ) -> None:
+        """``between``: run after the segments consumer has decided a batch on its read
+        snapshot and before it writes it (another writer getting in first)."""
         self.clock = Clock(now)
         log = SqlEventLog(settings.pipeline.partitions)
         catalogue = ConsentCatalogue()
+        segments = segments_consumer(RULES, catalogue, log, self.clock)
+        if between is not None:
+            segments = replace(segments, prepare=self._then(segments, between))
+        self.segments = segments
         self.platform = Platform(
             settings,
             consumers=[
                 identity_consumer(RULES, log),
                 consent_consumer(catalogue, RULES),
-                segments_consumer(RULES, catalogue, log, self.clock),
+                segments,
             ],
         )
         self.catalogue = catalogue
         self.platform.migrate()
         self.sources = {k: make_source(self.db, k, k) for k in ("web", "app", "store")}
         self.partitions = settings.pipeline.partitions
+
+    def _then(self, segments: Consumer, between: Callable[[World], None]) -> Preparer:
+        assert segments.prepare is not None
+        prepare = segments.prepare
+
+        def prepared(session: Session, events: Sequence[LoggedEvent]) -> Any:
+            step = prepare(session, events)
+            if step is not None:
+                between(self)
+            return step
+
+        return prepared
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
@@ -76,6 +104,9 @@ class World:
             partitions=self.partitions,
             max_event_bytes=32 * 1024,
         )
+
+    def append(self, *entries: LogEntry) -> None:
+        append(self.db, self.platform.event_log, list(entries))
 
     def send(self, *entries: LogEntry) -> None:
         append(self.db, self.platform.event_log, list(entries))

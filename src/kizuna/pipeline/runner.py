@@ -15,14 +15,15 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, insert
+from sqlalchemy.orm import Session
 
 from kizuna.config import PipelineSettings
 from kizuna.db import Database
 from kizuna.kit.clock import utcnow
-from kizuna.metrics import DEAD_LETTERED, FAILURES, PROCESSED
+from kizuna.metrics import DEAD_LETTERED, FAILURES, PREPARED, PROCESSED
 from kizuna.models import DeadLetter
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog, SqlOffsetStore
@@ -141,6 +142,7 @@ class PipelineRunner:
                 upto = self._followed_upto(conn, consumer, partition)
                 events = [e for e in events if e.seq <= upto]
                 scanned = min(scanned, upto)
+            prepared = self._prepare(consumer, session, events)
         if scanned <= position:
             return 0
         with self.db.write() as session:
@@ -154,7 +156,8 @@ class PipelineRunner:
                 return 0
             try:
                 with session.begin_nested():
-                    consumer.handle(session, events)
+                    if prepared is None or not self._apply(consumer, prepared, session):
+                        consumer.handle(session, events)
                 self.offsets.advance(conn, consumer.name, partition, scanned)
                 session.commit()
             except Exception:
@@ -164,6 +167,25 @@ class PipelineRunner:
                 return self._one_by_one(consumer, partition, events)
         PROCESSED.labels(consumer.name).inc(len(events))
         return len(events)
+
+    def _prepare(
+        self, consumer: Consumer, session: Session, events: list[LoggedEvent]
+    ) -> Callable[[Session], bool] | None:
+        if not events or consumer.prepare is None:
+            return None
+        try:
+            return consumer.prepare(session, events)
+        except Exception:  # handled again (with retries) inside the write transaction
+            log.warning("consumer %s could not prepare a batch", consumer.name, exc_info=True)
+            PREPARED.labels(consumer.name, "failed").inc()
+            return None
+
+    def _apply(
+        self, consumer: Consumer, prepared: Callable[[Session], bool], session: Session
+    ) -> bool:
+        applied = prepared(session)
+        PREPARED.labels(consumer.name, "written" if applied else "stale").inc()
+        return applied
 
     def _followed_upto(self, conn: Connection, consumer: Consumer, partition: int) -> int:
         """How far every consumer this one follows has got on a partition (those not running

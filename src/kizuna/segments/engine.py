@@ -3,16 +3,25 @@
 For each batch (read only once identity and consent have handled it, so every event has its
 profile and every consent event is in the ledger):
 
-1. record the occurrences of the features the events pass, and re-project the traits of
+1. find the occurrences of the features the events pass, and project again the traits of
    profiles whose events carried traits;
 2. on ``profile.merged`` / ``profile.split``, move occurrences to their events' owners now and
    look at both profiles afresh (a merge can make a profile enter, a split make one leave);
 3. for each touched profile, recompute the computed traits whose feature got an occurrence and
    re-evaluate, in dependency order, the segments that read something that changed (or that an
-   empty profile would match: a newcomer must be looked at for "never did X");
-4. write each change of membership with its history row and a ``segment.entered`` /
-   ``segment.exited`` event appended to the log in the same transaction, and the earliest
-   instant at which time alone could change an answer (``segment_timers``).
+   empty profile would match: a newcomer must be looked at for "never did X"): ``decide``;
+4. write the occurrences, traits and computed values, each change of membership with its
+   history row and a ``segment.entered`` / ``segment.exited`` event appended to the log in the
+   same transaction, and the earliest instant at which time alone could change an answer
+   (``segment_timers``).
+
+Steps 1 and 3 only read. On SQLite every writer queues for one write slot (ingestion's group
+commits and every consumer), so the runner lets this consumer *prepare* a batch on a read
+snapshot and hold the slot only to write what it decided. The write first checks that the
+snapshot still stands (no other transaction wrote segment state, every event still belongs to
+the profile it was read with, every touched profile is still live, the definitions are the
+same); otherwise the batch is handled again inside the write transaction. Batches with merges
+or splits are always handled there.
 
 ``tick`` runs between batches: it computes new or changed definitions in full (``recompute``)
 and re-evaluates the profiles whose timers are due (a window sliding out without any event).
@@ -20,9 +29,10 @@ and re-evaluates the profiles whose timers are due (a window sliding out without
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, text, tuple_
 from sqlalchemy.orm import Session
@@ -39,29 +49,35 @@ from kizuna.pipeline.system_events import SYSTEM_SOURCE, system_entry
 from kizuna.privacy.consent_config import ConsentCatalogue
 from kizuna.privacy.contact import may_contact_many
 from kizuna.segments import catalogue
-from kizuna.segments.aggregate import FAR, compute
+from kizuna.segments.aggregate import FAR, Occurrence
 from kizuna.segments.catalogue import CONSENT, IDENTIFIERS, Definitions
-from kizuna.segments.evaluate import ProfileState, evaluate
+from kizuna.segments.decide import ALL, Cause, Decision, MembershipChange, Touched, decide
+from kizuna.segments.evaluate import ProfileState
 from kizuna.segments.features import FeatureIndex
 from kizuna.segments.history import insert_occurrences, millis, occurrence_rows, owners_of, reassign
 from kizuna.segments.recompute import recompute_next
 from kizuna.segments.service import consent_asker, profiles_due
 from kizuna.segments.state import (
     CONSENT_WATERMARK,
+    bump_state_version,
     clear_timers,
     consent_recorded_since,
     drop_profiles,
     ledger_head,
     live_among,
     load_states,
-    project_traits,
+    projected_traits,
     set_timers,
     set_watermark,
+    state_version,
     watermark,
     write_computed,
+    write_traits,
 )
+from kizuna.segments.values import Cell
 
-ALL = "*"  # a profile to look at afresh: every definition
+__all__ = ["ALL", "Cause", "MembershipChange", "SegmentsEngine", "Touched", "segments_consumer"]
+
 MERGE_EVENTS = ("profile.merged", "profile.split")
 DUE_BATCH = 500
 WRITER_LOCK_KEY = 7_401_934  # identity holds 7_401_933, log appends 7_401_932
@@ -73,51 +89,27 @@ _CHANGES = BulkInsert(
 )
 
 
-@dataclass(frozen=True)
-class Cause:
-    kind: str  # event | merge | split | time | recompute
-    seq: int | None = None
-    received_at: datetime | None = None
-
-
-@dataclass
-class Touched:
-    """What changed for each profile in one round, and why."""
-
-    changed: dict[str, set[str]] = field(default_factory=dict)
-    cause: dict[str, Cause] = field(default_factory=dict)
-
-    def add(self, profile_id: str, what: Iterable[str], cause: Cause) -> None:
-        self.changed.setdefault(profile_id, set()).update(what)
-        self.cause[profile_id] = cause
-
-
-@dataclass(frozen=True)
-class MembershipChange:
-    segment_id: str
-    segment_name: str
-    profile_id: str
-    entered: bool
-    cause: Cause
-
-
 def one_writer(conn: Connection) -> None:
     """Several workers may share the log's partitions, and one person's events can sit in
     several: on PostgreSQL, segment state is written by one transaction at a time (SQLite has
-    one writer anyway)."""
+    one writer anyway). Every such transaction counts itself (``bump_state_version``)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+    bump_state_version(conn)
 
 
-def _empty_matchers(defs: Definitions, now_ms: int) -> set[str]:
-    empty = ProfileState("")
-    found: set[str] = set()
-    for s in defs.segments.values():
-        hit, _ = evaluate(s.definition.condition, empty, now_ms)
-        if hit:
-            found.add(s.id)
-        empty.segments |= {s.id} if hit else set()
-    return found
+@dataclass
+class Plan:
+    """What one batch decided, and what it read to decide it."""
+
+    defs: Definitions
+    version: int  # state_version of the snapshot
+    owners: dict[int, str]  # event seq -> profile
+    live: list[str]
+    gone: list[str]
+    occurrences: list[dict[str, Any]]
+    traits: dict[str, dict[str, Cell]]  # profiles whose traits were projected again
+    decision: Decision = field(default_factory=Decision)
 
 
 class SegmentsEngine:
@@ -137,16 +129,64 @@ class SegmentsEngine:
     # --- events --------------------------------------------------------------------------
 
     def handle(self, session: Session, events: Sequence[LoggedEvent]) -> None:
+        """A batch inside the write transaction (merges and splits move occurrences first)."""
         conn = session.connection()
         one_writer(conn)
+        touched, with_traits = Touched(), set()
+        for e in events:
+            if e.source_id == SYSTEM_SOURCE and e.name in MERGE_EVENTS:
+                props = e.message.get("properties") or {}
+                pair = [str(v) for k, v in props.items() if k.endswith("profile_id") and v]
+                kind = "merge" if e.name == "profile.merged" else "split"
+                for profile_id in reassign(conn, pair):
+                    touched.add(profile_id, {ALL}, Cause(kind, e.seq, e.received_at))
+                    with_traits.add(profile_id)
+        self.write(session, self.plan(session, events, touched, with_traits))
+
+    def prepare(
+        self, session: Session, events: Sequence[LoggedEvent]
+    ) -> Callable[[Session], bool] | None:
+        """Decide a batch on the runner's read snapshot; the returned step writes it, or says
+        False when the snapshot no longer stands (the runner then calls ``handle``)."""
+        if any(e.source_id == SYSTEM_SOURCE and e.name in MERGE_EVENTS for e in events):
+            return None
+        plan = self.plan(session, events, Touched(), set())
+
+        def apply(write_session: Session) -> bool:
+            if not self._still_stands(write_session, plan):
+                return False
+            self.write(write_session, plan)
+            return True
+
+        return apply
+
+    def _still_stands(self, session: Session, plan: Plan) -> bool:
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":  # wait for other writers of segment state
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+        return (
+            state_version(conn) == plan.version
+            and catalogue.load(session) is plan.defs
+            and owners_of(conn, list(plan.owners)) == plan.owners
+            and live_among(conn, plan.live + plan.gone) == set(plan.live)
+        )
+
+    def plan(
+        self,
+        session: Session,
+        events: Sequence[LoggedEvent],
+        touched: Touched,
+        with_traits: set[str],
+    ) -> Plan:
+        """Read what the batch's profiles are and decide what changes; writes nothing."""
+        conn = session.connection()
+        version = state_version(conn)
         defs = catalogue.load(session)
         index = FeatureIndex(defs.features())
         now_ms = millis(self.clock())
-        touched = Touched()
         people = [e for e in events if e.source_id != SYSTEM_SOURCE]
         owners = owners_of(conn, [e.seq for e in people]) if people else {}
         rows = []
-        with_traits: set[str] = set()
         for e in people:
             owner = owners.get(e.seq)
             if owner is None:
@@ -162,82 +202,51 @@ class SegmentsEngine:
                 with_traits.add(owner)
                 what.add(catalogue.TRAITS)
             touched.add(owner, what, Cause("event", e.seq, e.received_at))
-        insert_occurrences(conn, rows)
-        for e in events:
-            if e.source_id == SYSTEM_SOURCE and e.name in MERGE_EVENTS:
-                props = e.message.get("properties") or {}
-                pair = [str(v) for k, v in props.items() if k.endswith("profile_id") and v]
-                kind = "merge" if e.name == "profile.merged" else "split"
-                for profile_id in reassign(conn, pair):
-                    touched.add(profile_id, {ALL}, Cause(kind, e.seq, e.received_at))
-                    with_traits.add(profile_id)
         live = live_among(conn, touched.changed)
-        project_traits(session, self.rules, sorted(with_traits & live))
-        self.refresh(session, defs, touched, now_ms)
+        plan = Plan(
+            defs=defs,
+            version=version,
+            owners=owners,
+            live=sorted(live),
+            gone=sorted(set(touched.changed) - live),
+            occurrences=rows,
+            traits=projected_traits(session, self.rules, sorted(with_traits & live)),
+        )
+        states = load_states(conn, plan.live + plan.gone)
+        _overlay(states, rows, plan.traits)
+        self._ask_consent(session, defs, states, plan.live)
+        plan.decision = decide(defs, states, touched, plan.live, plan.gone, now_ms)
+        return plan
+
+    def write(self, session: Session, plan: Plan) -> None:
+        conn = session.connection()
+        one_writer(conn)
+        insert_occurrences(conn, plan.occurrences)
+        write_traits(conn, plan.traits)
+        self.write_decision(session, plan.gone, plan.decision)
 
     # --- evaluation ----------------------------------------------------------------------
 
     def refresh(self, session: Session, defs: Definitions, touched: Touched, now_ms: int) -> None:
+        """Look at some profiles again inside a write transaction (time, consent)."""
+        conn = session.connection()
+        live = live_among(conn, touched.changed)
+        ids, gone = sorted(live), sorted(set(touched.changed) - live)
+        states = load_states(conn, ids + gone)
+        self._ask_consent(session, defs, states, ids)
+        self.write_decision(session, gone, decide(defs, states, touched, ids, gone, now_ms))
+
+    def write_decision(self, session: Session, gone: Sequence[str], decision: Decision) -> None:
         conn = session.connection()
         one_writer(conn)
-        live = live_among(conn, touched.changed)
-        gone = sorted(set(touched.changed) - live)
-        ids = sorted(live)
-        states = load_states(conn, ids + gone)
-        changes: list[MembershipChange] = []
-        for profile_id in gone:  # merged away or erased: leaves everything
-            for segment_id in sorted(states[profile_id].segments):
-                if segment_id in defs.segments:
-                    name = defs.segments[segment_id].definition.name
-                    cause = touched.cause[profile_id]
-                    changes.append(MembershipChange(segment_id, name, profile_id, False, cause))
-        drop_profiles(conn, gone)
-        self._ask_consent(session, defs, states, ids)
-        empty_matchers = _empty_matchers(defs, now_ms)
-        computed_changes = []
-        full_dues: dict[str, int] = {}
-        partial_dues: dict[str, int] = {}
-        for profile_id in ids:
-            state, changed = states[profile_id], touched.changed[profile_id]
-            everything = ALL in changed
-            due = FAR
-            for trait in defs.traits.values():
-                if not trait.ready or not (everything or trait.feature.key in changed):
-                    continue
-                cell, trait_due = compute(
-                    trait.definition, state.occurrences.get(trait.feature.key, []), now_ms
-                )
-                due = min(due, trait_due)
-                if cell != state.computed.get(trait.key):
-                    computed_changes.append((trait.key, profile_id, cell))
-                    if cell is None:
-                        state.computed.pop(trait.key, None)
-                    else:
-                        state.computed[trait.key] = cell
-                    changed.add(f"ct:{trait.key}")
-            for segment in defs.segments.values():
-                if not segment.ready:
-                    continue
-                if not (everything or segment.needs & changed or segment.id in empty_matchers):
-                    continue
-                hit, segment_due = evaluate(segment.definition.condition, state, now_ms)
-                due = min(due, segment_due)
-                if hit != (segment.id in state.segments):
-                    cause = touched.cause[profile_id]
-                    name = segment.definition.name
-                    changes.append(MembershipChange(segment.id, name, profile_id, hit, cause))
-                    if hit:
-                        state.segments.add(segment.id)
-                    else:
-                        state.segments.discard(segment.id)
-                    changed.add(f"seg:{segment.id}")
-            # a due instant is always ahead (an answer that flips at ``now`` is already given)
-            (full_dues if everything else partial_dues)[profile_id] = max(due, now_ms + 1)
-        write_computed(conn, computed_changes)
-        set_timers(conn, {p: d for p, d in full_dues.items() if d < FAR}, replace=True)
-        clear_timers(conn, [p for p, d in full_dues.items() if d >= FAR])
-        set_timers(conn, {p: d for p, d in partial_dues.items() if d < FAR}, replace=False)
-        self.write_changes(session, changes)
+        drop_profiles(conn, list(gone))
+        write_computed(conn, decision.computed)
+        afresh = decision.due_afresh
+        set_timers(conn, {p: d for p, d in afresh.items() if d < FAR}, replace=True)
+        clear_timers(conn, [p for p, d in afresh.items() if d >= FAR])
+        sooner = decision.due_sooner
+        set_timers(conn, {p: d for p, d in sooner.items() if d < FAR}, replace=False)
+        self.write_changes(session, decision.changes)
 
     def _ask_consent(
         self, session: Session, defs: Definitions, states: dict[str, ProfileState], ids: list[str]
@@ -351,8 +360,28 @@ def segments_consumer(
     return Consumer(
         name="segments",
         handle=engine.handle,
+        prepare=engine.prepare,
         description="Computed traits and segment memberships, kept current as events arrive.",
         follows=("identity", "consent"),
         tick=engine.tick,
         system_events=frozenset(MERGE_EVENTS),
     )
+
+
+def _overlay(
+    states: dict[str, ProfileState],
+    occurrences: Sequence[dict[str, Any]],
+    traits: dict[str, dict[str, Cell]],
+) -> None:
+    """The batch's own occurrences and projected traits, on the states read before they are
+    written (an occurrence already stored, from a batch handled before, is not counted twice)."""
+    for r in occurrences:
+        state = states.get(r["profile_id"])
+        if state is None:
+            continue
+        rows = state.occurrences.setdefault(r["feature"], [])
+        if all(o.seq != r["seq"] for o in rows):
+            rows.append(Occurrence(r["at_ms"], r["seq"], r["number"], r["text"], r["value"]))
+    for profile_id, cells in traits.items():
+        if profile_id in states:
+            states[profile_id].traits = dict(cells)

@@ -29,6 +29,7 @@ from kizuna.segments.evaluate import ProfileState
 from kizuna.segments.values import Cell, cell_of
 
 CONSENT_WATERMARK = "consent_records"
+STATE_VERSION = "state_version"
 PART = 500
 MAX_PATH_DEPTH = 4
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a name a condition's path can address
@@ -97,21 +98,35 @@ def flatten(value: Any, prefix: str, out: dict[str, Cell], depth: int = 1) -> No
 _TRAIT_VALUES = BulkInsert(SegmentTraitValue, ("profile_id", "path", "number", "text", "value"))
 
 
-def project_traits(session: Session, rules: IdentityRules, profile_ids: Sequence[str]) -> None:
-    """Replace each profile's flattened traits with what the profile shows now. Values sealed
-    at rest stay sealed here: a condition can ask whether they exist, never what they are."""
-    conn = session.connection()
+def projected_traits(
+    session: Session, rules: IdentityRules, profile_ids: Sequence[str]
+) -> dict[str, dict[str, Cell]]:
+    """Each profile's flattened traits as the profile shows them now. Values sealed at rest
+    stay sealed here: a condition can ask whether they exist, never what they are."""
+    found: dict[str, dict[str, Cell]] = {}
     for part in chunks(list(profile_ids), PART):
         shown = profile_traits_of(session, rules, part, sealed=True)
-        rows: list[tuple[Any, ...]] = []
         for profile_id in part:
             cells: dict[str, Cell] = {}
             for key, trait in shown.get(profile_id, {}).items():
                 if _NAME.match(key):
                     flatten(trait["value"], key, cells, 2)
-            rows += [(profile_id, path, c.number, c.text, c.value) for path, c in cells.items()]
+            found[profile_id] = cells
+    return found
+
+
+def write_traits(conn: Connection, projected: dict[str, dict[str, Cell]]) -> None:
+    """Replace the stored traits of these profiles."""
+    ids = list(projected)
+    for part in chunks(ids, PART):
         conn.execute(delete(SegmentTraitValue).where(SegmentTraitValue.profile_id.in_(part)))
-        _TRAIT_VALUES.run(conn, rows)
+    rows = [(p, path, c.number, c.text, c.value) for p in ids for path, c in projected[p].items()]
+    _TRAIT_VALUES.run(conn, rows)
+
+
+def project_traits(session: Session, rules: IdentityRules, profile_ids: Sequence[str]) -> None:
+    """Replace each profile's stored traits with what the profile shows now."""
+    write_traits(session.connection(), projected_traits(session, rules, profile_ids))
 
 
 _COMPUTED = BulkInsert(
@@ -176,6 +191,22 @@ def set_watermark(session: Session, name: str, position: int) -> None:
     stmt = dialect_insert(conn, SegmentWatermark)
     stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"position": position})
     conn.execute(stmt, [{"name": name, "position": position}])
+
+
+def state_version(conn: Connection) -> int:
+    """How many transactions have written segment state (see ``bump_state_version``)."""
+    query = select(SegmentWatermark.position).where(SegmentWatermark.name == STATE_VERSION)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def bump_state_version(conn: Connection) -> None:
+    """Every transaction that writes segment state counts itself, so a decision taken on an
+    earlier snapshot can tell that the state it read has moved on."""
+    stmt = dialect_insert(conn, SegmentWatermark).values(name=STATE_VERSION, position=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"], set_={"position": SegmentWatermark.position + 1}
+    )
+    conn.execute(stmt)
 
 
 def consent_recorded_since(
