@@ -284,13 +284,19 @@ def serving(url: str, workdir: Path, workers: int, label: str) -> Iterator[dict[
         base.stop_server(proc)
 
 
-def consumer_pid(pids: list[int]) -> int:
-    """The process running the consumers: the pool's ``kizuna worker``, or the server itself."""
+def consumer_pids(pids: list[int]) -> list[int]:
+    """The processes running the consumers: the pool's ``kizuna worker`` processes (one of
+    them for the segments consumer alone), or the server itself."""
+    found = []
     for pid in pids:
         with contextlib.suppress(OSError):
             if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
-                return pid
-    return pids[0]
+                found.append(pid)
+    return found or pids[:1]
+
+
+def cpu_of(pids: list[int], since: dict[int, float]) -> float:
+    return sum(base.cpu_seconds(p) - since.get(p, 0.0) for p in pids)
 
 
 def api_client(port: int, key: str) -> Any:
@@ -516,6 +522,24 @@ def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen[byte
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def start_profilers(
+    pids: list[int], seconds: float, out: Path
+) -> list[subprocess.Popen[bytes]] | None:
+    """One py-spy per consumer process, each writing ``out`` with its index appended."""
+    spies = [start_profiler(pid, seconds, out.with_suffix(f".{i}")) for i, pid in enumerate(pids)]
+    found = [s for s in spies if s is not None]
+    return found or None
+
+
+def merge_profiles(out: Path, count: int) -> None:
+    with out.open("w") as merged:
+        for i in range(count):
+            part = out.with_suffix(f".{i}")
+            with contextlib.suppress(OSError):
+                merged.write(part.read_text())
+                part.unlink()
+
+
 def top_frames(path: Path, thread: str = "", limit: int = 30) -> dict[str, Any]:
     """Samples per thread and the inclusive share of each function (within ``thread`` when
     given) in a py-spy raw (collapsed) file."""
@@ -579,14 +603,14 @@ def part_latency(
                 "customers": args.customers, "batch": args.batch, "rate": args.rate,
                 "batches": batches, "clients": args.clients, "seed": 5,
             }  # fmt: skip
-            worker = consumer_pid(server["pids"])
+            workers = consumer_pids(server["pids"])
             cpu0 = {pid: base.cpu_seconds(pid) for pid in server["pids"]}
             busy0 = base.busy_cpu_seconds()
             profiler = None
             if args.profile:
                 prof = RESULTS / f"segments-profile-latency-{backend}-{stamp}.txt"
                 out["profile"] = str(prof)
-                profiler = start_profiler(worker, args.seconds, prof)
+                profiler = start_profilers(workers, args.seconds, prof)
             say(f"  sending {args.rate:g} events/s for {args.seconds:g} s")
             proc, pipe = start_loadgen(cfg)
             load = finish_loadgen(proc, pipe, args.seconds + 120)
@@ -596,7 +620,7 @@ def part_latency(
             probe.close()
             wall = max(1e-9, end_of_send - load.get("started", end_of_send - args.seconds))
             out["server_cpu_pct"] = {
-                "consumers": round(100 * (base.cpu_seconds(worker) - cpu0.get(worker, 0)) / wall),
+                "consumers": round(100 * cpu_of(workers, cpu0) / wall),
                 "all": round(100 * sum(base.cpu_seconds(p) - c for p, c in cpu0.items()) / wall),
                 "machine": round(100 * (base.busy_cpu_seconds() - busy0) / wall),
             }
@@ -604,8 +628,10 @@ def part_latency(
             time.sleep(3 * args.poll_ms / 1000 + 0.2)
             watcher.stop()
             if profiler is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    profiler.wait(30)
+                for spy in profiler:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        spy.wait(30)
+                merge_profiles(Path(out["profile"]), len(profiler))
                 out["profile_top"] = top_frames(Path(out["profile"]), "segments")
             out["load"] = load
     out["latency"] = latency_figures(watcher, load, args)
@@ -666,7 +692,7 @@ def cost_run(
             }  # fmt: skip
             say(f"  [{segments} segments] sending {cfg['batches'] * args.batch:,} events flat out")
             cpu0 = {pid: base.cpu_seconds(pid) for pid in server["pids"]}
-            worker = consumer_pid(server["pids"])
+            workers = consumer_pids(server["pids"])
             proc, pipe = start_loadgen(cfg)
             load = finish_loadgen(proc, pipe, args.wait_timeout + 600)
             probe = Probe(url)
@@ -685,7 +711,7 @@ def cost_run(
                     "e2e_s": round(e2e_s, 2),
                     "e2e_events_per_s": round(load["events_acked"] / e2e_s, 1),
                     "lag_at_last_ack": lag_at_last_ack,
-                    "consumer_cpu_s": round(base.cpu_seconds(worker) - cpu0.get(worker, 0), 1),
+                    "consumer_cpu_s": round(cpu_of(workers, cpu0), 1),
                     "server_cpu_s": round(sum(base.cpu_seconds(p) - c for p, c in cpu0.items()), 1),
                     "errors": load["errors"],
                 }

@@ -130,8 +130,8 @@ def _reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve_pool(settings: Settings) -> None:
-    """Run one log-writer process, ``settings.workers`` server processes and one consumer
-    process; restart any that dies; stop them all on a signal.
+    """Run one log-writer process, ``settings.workers`` server processes and the consumer
+    processes (``consumer_groups``); restart any that dies; stop them all on a signal.
 
     The server processes hand their appends to the log writer over a Unix socket in the pool's
     private directory (see ``kizuna.ingestion.writer_link``). Metrics from all of them are
@@ -160,7 +160,8 @@ def _serve_pool(settings: Settings) -> None:
         commands = [([*kizuna, "serve", "--log-writer", link], alone)]
         commands += [([*kizuna, "serve", "--pool-member"], member)] * settings.workers
         if settings.pipeline.in_process:
-            commands += [([*kizuna, "worker"], env)]
+            commands += [([*kizuna, "worker", "--consumers", ",".join(g)], env)
+                         for g in consumer_groups(settings)]  # fmt: skip
         children = [subprocess.Popen(c, env=e) for c, e in commands]  # noqa: S603
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -178,6 +179,17 @@ def _serve_pool(settings: Settings) -> None:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def consumer_groups(settings: Settings) -> list[list[str]]:
+    """The consumers of each consumer process of a pool: one process for each consumer named
+    in ``pipeline.own_process``, one for all the others."""
+    from kizuna.pipeline.registry import default_consumers
+
+    names = [c.name for c in default_consumers(settings)]
+    alone = [n for n in names if n in settings.pipeline.own_process]
+    rest = [n for n in names if n not in alone]
+    return [[n] for n in alone] + ([rest] if rest else [])
 
 
 def _run_log_writer(settings: Settings, path: str) -> None:
@@ -215,9 +227,18 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    consumers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated consumers to run (default: all of them)"),
+    ] = None,
+) -> None:
     """Run the pipeline consumers alone (several workers share partitions on PostgreSQL)."""
     settings = _settings()
+    if consumers:
+        chosen = [c.strip() for c in consumers.split(",") if c.strip()]
+        pipeline = settings.pipeline.model_copy(update={"consumers": chosen})
+        settings = settings.model_copy(update={"pipeline": pipeline})
     platform = _platform(settings)
     platform.start(ingestion=False, consumers=True)
     settle_for_serving()

@@ -38,6 +38,12 @@ class PipelineSettings(BaseModel):
     idle_poll_seconds: float = 0.2
     # How often consumers' time-driven work runs (segments: windows sliding out, recomputes).
     tick_seconds: float = 1.0
+    # The consumers this process runs (``kizuna worker --consumers``); empty: all of them.
+    consumers: list[str] = []
+    # Under ``kizuna serve --workers N``: consumers that get a process of their own (the others
+    # share one). A consumer that computes much (segments) then has a core to itself instead of
+    # taking the GIL from the others while they hold SQLite's one write slot.
+    own_process: list[str] = ["segments"]
 
 
 class IdentitySettings(BaseModel):

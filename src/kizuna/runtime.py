@@ -34,10 +34,20 @@ class Platform:
         self.db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
         self.event_log = SqlEventLog(settings.pipeline.partitions)
         self.offsets = SqlOffsetStore()
-        self.consumers = list(consumers if consumers is not None else default_consumers(settings))
+        deployed = list(consumers if consumers is not None else default_consumers(settings))
+        chosen = set(settings.pipeline.consumers)
+        unknown = chosen - {c.name for c in deployed}
+        if unknown:
+            raise ValueError(f"no consumer named {', '.join(sorted(unknown))}")
+        self.consumers = [c for c in deployed if not chosen or c.name in chosen]
         self.projection_db = self.db.for_projections()
         self.runner = PipelineRunner(
-            self.projection_db, self.event_log, self.offsets, self.consumers, settings.pipeline
+            self.projection_db,
+            self.event_log,
+            self.offsets,
+            self.consumers,
+            settings.pipeline,
+            deployed=[c.name for c in deployed],
         )
         self.writer: LogWriter
         if settings.ingestion.writer_socket:

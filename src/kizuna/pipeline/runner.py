@@ -39,12 +39,15 @@ class PipelineRunner:
         offsets: SqlOffsetStore,
         consumers: Sequence[Consumer],
         settings: PipelineSettings,
+        deployed: Sequence[str] = (),
     ) -> None:
+        """``deployed``: every consumer of the deployment, these processes' and others' (by
+        default the ones given): a consumer waits for those it follows among them."""
         self.db = db
         self.log = event_log
         self.offsets = offsets
         self.consumers = list(consumers)
-        self._names = {c.name for c in self.consumers}
+        self._names = set(deployed) | {c.name for c in self.consumers}
         self.settings = settings
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -53,9 +56,11 @@ class PipelineRunner:
     # --- lifecycle --------------------------------------------------------------------------
 
     def prepare(self) -> None:
+        # Offsets of the whole deployment: a consumer started before the ones it follows must
+        # find them at zero, not absent (absent ones are not waited for).
         with self.db.write() as session:
-            for consumer in self.consumers:
-                self.offsets.ensure(session.connection(), consumer.name, self.log.partitions)
+            for name in sorted(self._names):
+                self.offsets.ensure(session.connection(), name, self.log.partitions)
             session.commit()
 
     def start(self) -> None:
