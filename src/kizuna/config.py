@@ -31,7 +31,10 @@ class IngestionSettings(BaseModel):
 class PipelineSettings(BaseModel):
     partitions: int = Field(default=4, ge=1, le=256)
     in_process: bool = True
-    batch_size: int = 500
+    # Log positions a consumer reads at a time (Kizuna's own events among them are passed over
+    # by consumers that do not read them). Under load bigger batches share each transaction's
+    # fixed costs; with 500 the segments consumer drained a backlog four times slower.
+    batch_size: int = 2000
     max_attempts: int = 5
     backoff_seconds: float = 0.2
     backoff_max_seconds: float = 10.0

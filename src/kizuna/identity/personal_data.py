@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.identity.identifiers import Identifier
 from kizuna.identity.store import chunks, unpairs
+from kizuna.kit.sql import pairs_in
 from kizuna.models import (
     EventEvidence,
     EvidenceNode,
@@ -127,7 +128,7 @@ def export(session: Session, person: Person) -> ExportFiles:
             {"type": r.type, "value": r.value, "reason": r.reason, "count": r.count}
             for r in session.execute(
                 select(IdentityRefusal).where(
-                    tuple_(IdentityRefusal.type, IdentityRefusal.value).in_(part)
+                    pairs_in(IdentityRefusal.type, IdentityRefusal.value, part)
                 )
             ).scalars()
         ]
@@ -192,7 +193,7 @@ def erase(session: Session, person: Person) -> int:
     for part in chunks(_refusal_keys(person)):
         run(
             delete(IdentityRefusal).where(
-                tuple_(IdentityRefusal.type, IdentityRefusal.value).in_(part)
+                pairs_in(IdentityRefusal.type, IdentityRefusal.value, part)
             )
         )
     if profiles:

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kizuna.identity.identifiers import IDENTIFIER_TRAITS, identifiers_of
 from kizuna.identity.store import chunks
+from kizuna.kit.sql import pairs_in
 from kizuna.models import DedupKey, QuarantinedEvent
 from kizuna.privacy.sealing import open_payload
 from kizuna.privacy.subject import ExportFiles, Person, PersonalData, removed
@@ -70,7 +71,7 @@ def erase(session: Session, person: Person) -> int:
     for part in chunks(sorted(keys)):
         count += removed(
             session,
-            delete(DedupKey).where(tuple_(DedupKey.source_id, DedupKey.message_id).in_(part)),
+            delete(DedupKey).where(pairs_in(DedupKey.source_id, DedupKey.message_id, part)),
         )
     return count
 

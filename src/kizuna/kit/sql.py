@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, and_, false, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -56,6 +56,18 @@ def upsert_add(
 def insert_ignore(conn: Connection, model: type[DeclarativeBase], keys: Sequence[str]) -> Insert:
     stmt: Any = dialect_insert(conn, model)
     return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
+
+
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Any:
+    """``(first, second) IN pairs``, written so that SQLite searches an index on the two
+    columns: one ``first = ? AND second IN (...)`` per distinct first value, joined by OR.
+    (SQLite scans the whole table for a row-value IN list of more than one row.)"""
+    grouped: dict[Any, list[Any]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    if not grouped:
+        return false()
+    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from kizuna.identity.store import chunks
+from kizuna.kit.sql import pairs_in
 from kizuna.matching.service import as_dict
 from kizuna.models import ProbableMatch
 from kizuna.privacy.subject import ExportFiles, Person, PersonalData, removed
@@ -20,7 +21,7 @@ from kizuna.privacy.subject import ExportFiles, Person, PersonalData, removed
 def _where(person: Person, part: Any) -> Any:
     return or_(
         ProbableMatch.profile_id.in_(sorted(person.profile_ids)),
-        tuple_(ProbableMatch.record_type, ProbableMatch.record_value).in_(part),
+        pairs_in(ProbableMatch.record_type, ProbableMatch.record_value, part),
     )
 
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.identity.store import chunks
+from kizuna.kit.sql import pairs_in
 from kizuna.models import ConsentRecord, PrivacyRequest
 from kizuna.privacy.subject import ExportFiles, Person, PersonalData, removed
 
 
 def _consent_where(person: Person, part: Any) -> Any:
     return or_(
-        tuple_(ConsentRecord.identifier_type, ConsentRecord.identifier_value).in_(part),
+        pairs_in(ConsentRecord.identifier_type, ConsentRecord.identifier_value, part),
         ConsentRecord.profile_id.in_(sorted(person.profile_ids)),
         ConsentRecord.address.in_(sorted(person.values)),
     )

@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, text, tuple_
+from sqlalchemy import Connection, delete, text
 from sqlalchemy.orm import Session
 
 from kizuna.db import Database
 from kizuna.identity.config import IdentityRules
 from kizuna.ingestion.rules import LogEntry
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import BulkInsert, BulkUpdate, chunks, utc_param
+from kizuna.kit.sql import BulkInsert, BulkUpdate, chunks, pairs_in, utc_param
 from kizuna.models import SegmentChange, SegmentDefinitionRow, SegmentMember
 from kizuna.pipeline.consumer import Consumer
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog
@@ -273,9 +273,9 @@ class SegmentsEngine:
         stamp = at(now)
         _MEMBERS.run(conn, [(c.segment_id, c.profile_id, stamp) for c in changes if c.entered])
         left = [(c.segment_id, c.profile_id) for c in changes if not c.entered]
-        member = tuple_(SegmentMember.segment_id, SegmentMember.profile_id)
         for part in chunks(left, 500):
-            conn.execute(delete(SegmentMember).where(member.in_(list(part))))
+            member = pairs_in(SegmentMember.segment_id, SegmentMember.profile_id, part)
+            conn.execute(delete(SegmentMember).where(member))
         _CHANGES.run(
             conn,
             [

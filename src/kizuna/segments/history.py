@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, tuple_, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import BulkInsert, chunks, insert_ignore
+from kizuna.kit.sql import BulkInsert, chunks, insert_ignore, pairs_in
 from kizuna.models import (
     Event,
     EventEvidence,
@@ -225,7 +225,7 @@ def reassign(conn: Connection, profile_ids: Sequence[str]) -> set[str]:
     touched = set(profile_ids)
     gone = [(r.feature, r.seq) for r in rows if r.seq not in owners]
     for part in chunks(gone, 400):
-        conn.execute(delete(o).where(tuple_(o.feature, o.seq).in_(list(part))))
+        conn.execute(delete(o).where(pairs_in(o.feature, o.seq, part)))
     for r in rows:
         owner = owners.get(r.seq)
         if owner is not None and owner != r.profile_id:

@@ -6,12 +6,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from kizuna.identity.config import IdentityRules
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import BulkInsert, chunks, dialect_insert, utc_param
+from kizuna.kit.sql import BulkInsert, chunks, dialect_insert, pairs_in, utc_param
 from kizuna.models import (
     ComputedTraitValue,
     ConsentRecord,
@@ -149,7 +149,7 @@ def write_computed(conn: Connection, changes: Sequence[tuple[str, str, Cell | No
     for pairs in chunks(gone, PART):
         conn.execute(
             delete(ComputedTraitValue).where(
-                tuple_(ComputedTraitValue.key, ComputedTraitValue.profile_id).in_(list(pairs))
+                pairs_in(ComputedTraitValue.key, ComputedTraitValue.profile_id, pairs)
             )
         )
     now = utc_param(conn.dialect.name)(utcnow())
