@@ -156,6 +156,15 @@ class SegmentTimer(Base):
     due_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class SegmentProfile(Base):
+    """A profile the engine has evaluated against every definition once; any other profile it
+    meets is looked at in full (a newcomer can be in "never ordered" from its first page view)."""
+
+    __tablename__ = "segment_profiles"
+
+    profile_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class SegmentWatermark(Base):
     """How far the engine has read a stream that is not the event log (the consent ledger)."""
 

@@ -56,18 +56,6 @@ class Decision:
     changes: list[MembershipChange] = field(default_factory=list)
 
 
-def empty_matchers(defs: Definitions, now_ms: int) -> set[str]:
-    """Segments a profile with nothing at all would be in ("never ordered")."""
-    empty = ProfileState("")
-    found: set[str] = set()
-    for s in defs.segments.values():
-        hit, _ = evaluate(s.definition.condition, empty, now_ms)
-        if hit:
-            found.add(s.id)
-            empty.segments.add(s.id)
-    return found
-
-
 def decide(
     defs: Definitions,
     states: Mapping[str, ProfileState],
@@ -78,7 +66,8 @@ def decide(
 ) -> Decision:
     """``states`` holds every profile of ``live`` and ``gone`` (merged away or erased: they
     leave everything). Each live profile's computed traits whose feature changed are computed
-    again, then, in dependency order, the segments reading anything that changed."""
+    again, then, in dependency order, the segments reading anything that changed (everything,
+    for a profile marked ``ALL``: one met for the first time, merged, split, or due)."""
     decision = Decision()
     for profile_id in gone:
         cause = touched.cause[profile_id]
@@ -88,7 +77,6 @@ def decide(
                 decision.changes.append(
                     MembershipChange(segment_id, name, profile_id, False, cause)
                 )
-    newcomers = empty_matchers(defs, now_ms)
     for profile_id in live:
         state, changed = states[profile_id], touched.changed[profile_id]
         everything = ALL in changed
@@ -109,7 +97,7 @@ def decide(
         for segment in defs.segments.values():
             if not segment.ready:
                 continue
-            if not (everything or segment.needs & changed or segment.id in newcomers):
+            if not (everything or segment.needs & changed):
                 continue
             hit, segment_due = evaluate(segment.definition.condition, state, now_ms)
             due = min(due, segment_due)

@@ -54,7 +54,14 @@ from kizuna.segments.catalogue import CONSENT, IDENTIFIERS, Definitions
 from kizuna.segments.decide import ALL, Cause, Decision, MembershipChange, Touched, decide
 from kizuna.segments.evaluate import ProfileState
 from kizuna.segments.features import FeatureIndex
-from kizuna.segments.history import insert_occurrences, millis, occurrence_rows, owners_of, reassign
+from kizuna.segments.history import (
+    insert_occurrences,
+    millis,
+    occurrence_rows,
+    owners_and_sightings,
+    owners_of,
+    reassign,
+)
 from kizuna.segments.recompute import recompute_next
 from kizuna.segments.service import consent_asker, profiles_due
 from kizuna.segments.state import (
@@ -63,10 +70,12 @@ from kizuna.segments.state import (
     clear_timers,
     consent_recorded_since,
     drop_profiles,
+    known_among,
     ledger_head,
     live_among,
     load_states,
     projected_traits,
+    remember,
     set_timers,
     set_watermark,
     state_version,
@@ -109,6 +118,7 @@ class Plan:
     gone: list[str]
     occurrences: list[dict[str, Any]]
     traits: dict[str, dict[str, Cell]]  # profiles whose traits were projected again
+    newcomers: list[str]  # live profiles the engine meets for the first time
     decision: Decision = field(default_factory=Decision)
 
 
@@ -185,7 +195,7 @@ class SegmentsEngine:
         index = FeatureIndex(defs.features())
         now_ms = millis(self.clock())
         people = [e for e in events if e.source_id != SYSTEM_SOURCE]
-        owners = owners_of(conn, [e.seq for e in people]) if people else {}
+        owners, sighted = owners_and_sightings(conn, [e.seq for e in people])
         rows = []
         for e in people:
             owner = owners.get(e.seq)
@@ -197,12 +207,17 @@ class SegmentsEngine:
                 owner=owner, now_ms=now_ms,
             )  # fmt: skip
             rows += found
-            what = {r["feature"] for r in found} | {IDENTIFIERS, CONSENT}
+            what = {r["feature"] for r in found}
+            if e.seq in sighted:  # a new identifier may also bring consent recorded for it
+                what |= {IDENTIFIERS, CONSENT}
+            elif "onsent" in e.payload:  # Segment's consent context, Consent Updated
+                what.add(CONSENT)
             if e.type == "identify" or '"traits"' in e.payload:
                 with_traits.add(owner)
                 what.add(catalogue.TRAITS)
             touched.add(owner, what, Cause("event", e.seq, e.received_at))
         live = live_among(conn, touched.changed)
+        newcomers = _newcomers(conn, touched, live)
         plan = Plan(
             defs=defs,
             version=version,
@@ -211,10 +226,11 @@ class SegmentsEngine:
             gone=sorted(set(touched.changed) - live),
             occurrences=rows,
             traits=projected_traits(session, self.rules, sorted(with_traits & live)),
+            newcomers=newcomers,
         )
         states = load_states(conn, plan.live + plan.gone)
         _overlay(states, rows, plan.traits)
-        self._ask_consent(session, defs, states, plan.live)
+        self._ask_consent(session, defs, states, touched)
         plan.decision = decide(defs, states, touched, plan.live, plan.gone, now_ms)
         return plan
 
@@ -223,6 +239,7 @@ class SegmentsEngine:
         one_writer(conn)
         insert_occurrences(conn, plan.occurrences)
         write_traits(conn, plan.traits)
+        remember(conn, plan.newcomers)
         self.write_decision(session, plan.gone, plan.decision)
 
     # --- evaluation ----------------------------------------------------------------------
@@ -231,9 +248,10 @@ class SegmentsEngine:
         """Look at some profiles again inside a write transaction (time, consent)."""
         conn = session.connection()
         live = live_among(conn, touched.changed)
+        remember(conn, _newcomers(conn, touched, live))
         ids, gone = sorted(live), sorted(set(touched.changed) - live)
         states = load_states(conn, ids + gone)
-        self._ask_consent(session, defs, states, ids)
+        self._ask_consent(session, defs, states, touched)
         self.write_decision(session, gone, decide(defs, states, touched, ids, gone, now_ms))
 
     def write_decision(self, session: Session, gone: Sequence[str], decision: Decision) -> None:
@@ -249,13 +267,20 @@ class SegmentsEngine:
         self.write_changes(session, decision.changes)
 
     def _ask_consent(
-        self, session: Session, defs: Definitions, states: dict[str, ProfileState], ids: list[str]
+        self,
+        session: Session,
+        defs: Definitions,
+        states: dict[str, ProfileState],
+        touched: Touched,
     ) -> None:
+        """What the consent ledger says now, for the profiles whose consent may have changed."""
+        asked = sorted(p for p, what in touched.changed.items() if what & {CONSENT, ALL})
+        asked = [p for p in asked if p in states]
         pairs = {pair for s in defs.segments.values() if s.ready for pair in s.consent_pairs}
         for purpose, channel in sorted(pairs):
-            if not ids:
+            if not asked:
                 break
-            decisions = may_contact_many(session, self.consent, ids, purpose, channel)
+            decisions = may_contact_many(session, self.consent, asked, purpose, channel)
             for profile_id, decision in decisions.items():
                 states[profile_id].consent[(purpose, channel)] = decision.allowed
 
@@ -385,3 +410,11 @@ def _overlay(
     for profile_id, cells in traits.items():
         if profile_id in states:
             states[profile_id].traits = dict(cells)
+
+
+def _newcomers(conn: Connection, touched: Touched, live: set[str]) -> list[str]:
+    """Live profiles the engine has not looked at in full before: marked to be (``ALL``)."""
+    found = sorted(live - known_among(conn, sorted(live)))
+    for profile_id in found:
+        touched.add(profile_id, {ALL}, touched.cause[profile_id])
+    return found

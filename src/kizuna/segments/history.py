@@ -124,15 +124,30 @@ def insert_occurrences(conn: Connection, rows: Sequence[dict[str, Any]]) -> None
 
 def owners_of(conn: Connection, seqs: Sequence[int]) -> dict[int, str]:
     """The profile each event belongs to now (events without identifiers have none)."""
+    return owners_and_sightings(conn, seqs)[0]
+
+
+def owners_and_sightings(conn: Connection, seqs: Sequence[int]) -> tuple[dict[int, str], set[int]]:
+    """``owners_of``, and the events whose evidence (the identifiers seen together) was seen
+    first with them or moved earlier by them: the only events after which identity may have
+    given their profile another identifier (merges and splits are events of their own)."""
     found: dict[int, str] = {}
+    sightings: set[int] = set()
     for part in chunks(list(seqs), 900):
         query = (
-            select(EventEvidence.seq, IdentityEvidence.profile_id)
+            select(
+                EventEvidence.seq, IdentityEvidence.profile_id, IdentityEvidence.first_seq,
+                IdentityEvidence.at, Event.timestamp,
+            )
             .join(IdentityEvidence, IdentityEvidence.id == EventEvidence.evidence_id)
+            .join(Event, Event.seq == EventEvidence.seq)
             .where(EventEvidence.seq.in_(part), IdentityEvidence.profile_id.is_not(None))
-        )
-        found.update({int(s): str(p) for s, p in conn.execute(query)})
-    return found
+        )  # fmt: skip
+        for seq, profile_id, first_seq, first_at, at in conn.execute(query):
+            found[int(seq)] = str(profile_id)
+            if first_seq == seq or first_at == at:
+                sightings.add(int(seq))
+    return found, sightings
 
 
 def pending(session: Session) -> list[Feature]:

@@ -22,6 +22,7 @@ from kizuna.models import (
     SegmentDefinitionRow,
     SegmentMember,
     SegmentOccurrence,
+    SegmentProfile,
     SegmentTimer,
     SegmentTraitValue,
 )
@@ -112,6 +113,7 @@ def erase(session: Session, person: Person) -> int:
             session, delete(SegmentTraitValue).where(SegmentTraitValue.profile_id.in_(part))
         )
         count += removed(session, delete(SegmentTimer).where(SegmentTimer.profile_id.in_(part)))
+        count += removed(session, delete(SegmentProfile).where(SegmentProfile.profile_id.in_(part)))
         count += removed(
             session, delete(SegmentOccurrence).where(SegmentOccurrence.profile_id.in_(part))
         )
@@ -129,6 +131,7 @@ SEGMENTS = PersonalData(
         "segment_members",
         "segment_changes",
         "segment_timers",
+        "segment_profiles",
     ),
     export=export,
     erase=erase,

@@ -19,6 +19,7 @@ from kizuna.models import (
     Profile,
     SegmentMember,
     SegmentOccurrence,
+    SegmentProfile,
     SegmentTimer,
     SegmentTraitValue,
     SegmentWatermark,
@@ -169,10 +170,26 @@ def clear_timers(conn: Connection, profile_ids: Sequence[str]) -> None:
         conn.execute(delete(SegmentTimer).where(SegmentTimer.profile_id.in_(part)))
 
 
+_KNOWN = BulkInsert(SegmentProfile, ("profile_id",), conflict=("profile_id",))
+
+
+def known_among(conn: Connection, profile_ids: Sequence[str]) -> set[str]:
+    """The profiles the engine has looked at in full before."""
+    found: set[str] = set()
+    for part in chunks(list(profile_ids), PART):
+        query = select(SegmentProfile.profile_id).where(SegmentProfile.profile_id.in_(part))
+        found.update(conn.scalars(query))
+    return found
+
+
+def remember(conn: Connection, profile_ids: Sequence[str]) -> None:
+    _KNOWN.run(conn, [(p,) for p in profile_ids])
+
+
 def drop_profiles(conn: Connection, profile_ids: Sequence[str]) -> None:
     """Forget the derived state of profiles that are no longer live (merged away, erased)."""
     for part in chunks(list(profile_ids), PART):
-        for model in (SegmentTraitValue, ComputedTraitValue, SegmentTimer):
+        for model in (SegmentTraitValue, ComputedTraitValue, SegmentTimer, SegmentProfile):
             conn.execute(delete(model).where(model.profile_id.in_(part)))
 
 
