@@ -53,7 +53,11 @@ from kizuna.privacy.consent import may_contact  # noqa: E402
 from kizuna.privacy.consent_config import ConsentCatalogue  # noqa: E402
 from kizuna.privacy.consent_rules import Choice, decide  # noqa: E402
 from kizuna.privacy.contact import may_contact_many  # noqa: E402
-from kizuna.privacy.keys import digest_secret, identifier_digest  # noqa: E402
+from kizuna.privacy.keys import (  # noqa: E402
+    digest_secret,
+    identifier_digest,
+    identifier_digester,
+)
 from kizuna.runtime import Platform  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -68,6 +72,7 @@ def load(platform: Platform, people: int, seed: int = 5) -> None:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     with platform.db.engine.begin() as conn:
+        digest = identifier_digester(digest_secret(conn))  # what the identity consumer stores
         for start in range(0, people, 5_000):
             batch = range(start, min(start + 5_000, people))
             conn.execute(
@@ -93,6 +98,7 @@ def load(platform: Platform, people: int, seed: int = 5) -> None:
                     {
                         "type": t,
                         "value": v.format(i),
+                        "digest": digest(t, v.format(i)),
                         "profile_id": f"prof_{i:020d}",
                         "first_seen_at": now,
                         "last_seen_at": now,
@@ -158,7 +164,7 @@ def run(url: str, people: int, singles: int) -> dict[str, Any]:
     catalogue = ConsentCatalogue()
     ids = [f"prof_{i:020d}" for i in range(people)]
     if platform.db.engine.dialect.name == "postgresql":
-        with platform.db.engine.connect() as conn:
+        with platform.db.engine.begin() as conn:  # committed: statistics roll back too
             conn.exec_driver_sql("ANALYZE")
     bulk_runs = []
     for _ in range(3):

@@ -20,7 +20,7 @@ from kizuna.privacy.consent import may_contact
 from kizuna.privacy.consent_config import ConsentCatalogue
 from kizuna.privacy.consent_rules import Choice, decide
 from kizuna.privacy.contact import may_contact_many
-from kizuna.privacy.keys import digest_secret, identifier_digest
+from kizuna.privacy.keys import digest_secret, identifier_digest, identifier_digester
 from kizuna.runtime import Platform
 
 CATALOGUE = ConsentCatalogue()
@@ -88,6 +88,9 @@ def _people(platform: Platform, count: int, seed: int) -> list[Person]:
             )  # fmt: skip
             person.rows.append(Choice(purpose, channel, granted, explicit, at, address))
     with platform.db.engine.begin() as conn:
+        digest = identifier_digester(digest_secret(conn))  # as the identity consumer stores it
+        for node in nodes:
+            node["digest"] = digest(node["type"], node["value"])
         conn.execute(
             insert(Profile),
             [{"id": p.profile_id, "anchor_node_id": -n, "created_at": now, "updated_at": now,

@@ -3,10 +3,12 @@ ingestion and count them. On both backends."""
 
 from __future__ import annotations
 
+from kizuna.ingestion.rules import build_entry
+from kizuna.kit.clock import utcnow
 from kizuna.privacy import audit
 from kizuna.privacy.suppression import SuppressionList
 from tests.privacy.dsr import Desk
-from tests.support import scalar
+from tests.support import append, scalar
 
 ANN = {"type": "identify", "userId": "u-ann", "traits": {"email": "ann@example.com"}}
 BOB = {"type": "identify", "userId": "u-bob", "traits": {"email": "bob@example.com"}}
@@ -134,3 +136,27 @@ def test_the_suppression_list_costs_nothing_while_empty(desk: Desk) -> None:
     assert len(listed) == 1
     assert listed.suppressed({"type": "track", "userId": " u-ann "}) is True
     assert listed.suppressed({"type": "track", "userId": "u-bob"}) is False
+
+
+def test_an_identifier_seen_first_after_its_suppression_still_counts(desk: Desk) -> None:
+    # Given a phone suppressed before anyone held it
+    done = desk.done("suppression", "phone", "090-3333-4444")
+    assert done["status"] == "completed", done
+    # When an event acknowledged before the list reached the collector (appended to the log as
+    # the writer does) brings that phone to a person who also has a user id
+    entry = build_entry(
+        {"messageId": "late-1", "userId": "u-late", "traits": {"phone": "+81 90 3333 4444"}},
+        message_type="identify", name=None, sent_at=None, original_timestamp=None,
+        batch_context=None, received_at=utcnow(), source_id=desk.crm.id, source_kind="server",
+        partitions=4, max_event_bytes=32 * 1024,
+    )  # fmt: skip
+    append(desk.platform.db, desk.platform.event_log, [entry])
+    desk.platform.runner.run_until_idle()
+    profile = desk.profile_of("user_id", "u-late")
+    assert profile.status_code == 200, profile.text
+    # Then the new identity node carries the digest and nobody may contact the person
+    answer = desk.api(
+        "GET", "/consent/check",
+        params={"profile_id": profile.json()["id"], "purpose": "marketing", "channel": "sms"},
+    ).json()  # fmt: skip
+    assert answer["allowed"] is False and answer["reason"] == "suppressed", answer

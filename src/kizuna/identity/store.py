@@ -25,6 +25,7 @@ from kizuna.models import (
     Profile,
     Retraction,
 )
+from kizuna.privacy.keys import digest_secret, identifier_digester
 
 CHUNK = 500  # keeps IN lists well under every driver's parameter limit
 # The consumer's per-event writes, through the driver (see kizuna.kit.sql.BulkInsert).
@@ -73,16 +74,21 @@ def node_ids(conn: Connection, identifiers: Iterable[Identifier]) -> dict[Identi
 def ensure_nodes(
     conn: Connection, seen: dict[Identifier, tuple[datetime, datetime, int]]
 ) -> dict[Identifier, int]:
-    """Node ids for every identifier (created if new), with first/last seen and counts kept."""
+    """Node ids for every identifier (created if new), with first/last seen and counts kept.
+
+    A new node carries the keyed digest of its identifier (``privacy.keys``), the form the
+    suppression list holds: who is suppressed is then a join, not a digest per identifier."""
     existing = node_ids(conn, seen)
     missing = [i for i in seen if i not in existing]
     if missing:
+        digest = identifier_digester(digest_secret(conn))
         created = conn.execute(
             insert(IdentityNode).returning(IdentityNode.id, IdentityNode.type, IdentityNode.value),
             [
                 {
                     "type": i.type,
                     "value": i.value,
+                    "digest": digest(i.type, i.value),
                     "profile_id": None,
                     "first_seen_at": seen[i][0],
                     "last_seen_at": seen[i][1],

@@ -29,6 +29,8 @@ class IdentityNode(Base):
     type: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(200))
     profile_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # keyed digest of (type, value), as on the suppression list (kizuna.privacy.keys)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     events: Mapped[int] = mapped_column(BigInteger, default=0)

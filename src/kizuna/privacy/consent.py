@@ -24,7 +24,7 @@ from kizuna.kit.clock import utcnow
 from kizuna.models import ConsentRecord, IdentityNode, Profile
 from kizuna.privacy.consent_config import LEGAL_BASES, ConsentCatalogue, check_choice
 from kizuna.privacy.consent_rules import Choice, Decision, decide
-from kizuna.privacy.contact import may_contact_many, suppressed_among, suppression_check
+from kizuna.privacy.contact import may_contact_many, suppressed_among
 from kizuna.profiles.service import MergedAway, live_profile
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks differ a little, not by years
@@ -160,13 +160,6 @@ def _ledger(session: Session, profile_ids: Sequence[str]) -> dict[str, list[Cons
     return found
 
 
-def _held(session: Session, profile: Profile) -> set[tuple[str, str]]:
-    rows = session.execute(
-        select(IdentityNode.type, IdentityNode.value).where(IdentityNode.profile_id == profile.id)
-    )
-    return {(t, v) for t, v in rows}
-
-
 def _choice(row: ConsentRecord) -> Choice:
     return Choice(
         row.purpose, row.channel, row.granted, row.explicit, row.effective_at, row.address, row.id
@@ -195,9 +188,8 @@ def current_state(
     """Every subscription group's answer for this person, with since when and why."""
     profile = resolve_profile(session, profile_id)
     rows = [_choice(r) for r in _ledger(session, [profile.id])[profile.id]]
-    check = suppression_check(session, 1)
-    held = {profile.id: _held(session, profile)}
-    suppressed = bool(check and suppressed_among(session, check, held))
+    dialect = session.get_bind().dialect.name
+    suppressed = bool(suppressed_among(session, dialect, [profile.id]))
     result = []
     for group in catalogue.groups:
         decision = decide(rows, group, suppressed=suppressed)

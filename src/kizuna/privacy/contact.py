@@ -8,15 +8,13 @@ aggregated row per person; the profile ids travel as one array parameter, Postgr
 into the answer; it agrees with ``consent_rules.decide`` on the rows themselves, which a
 property test checks on both databases.
 
-Suppression: the list is a set of keyed digests, so each of the audience's identifiers of a
-type that has suppressions is digested and looked up (a large audience reads the list once; a
-small one asks the table for just its digests).
+Suppression: the list is a set of keyed digests, and every identity node carries the digest
+of its identifier, so who is suppressed is one join in the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,12 +42,10 @@ from sqlalchemy.types import NullType
 from kizuna.models import ConsentRecord, IdentityNode, Suppression
 from kizuna.privacy.consent_config import ConsentCatalogue, Group, check_choice
 from kizuna.privacy.consent_rules import Choice, Decision, Summary, decide, decide_summary
-from kizuna.privacy.keys import digest_secret, identifier_digester
 
 # People per round trip: SQLite walks indexes (small parts keep each walk short); PostgreSQL
 # hash-joins, which pays off on large parts.
 PARTS = {"sqlite": 5_000, "postgresql": 50_000}
-LOAD_ALL_SUPPRESSIONS_FROM = 200  # audiences from this size read the whole list once
 SUPPRESSED = Decision(False, "suppressed")
 # Up to this many people the ledger rows themselves are read and ``decide`` applied: the
 # aggregated statement, once prepared, can be planned generically by PostgreSQL for a whole
@@ -59,6 +55,7 @@ FEW = 100
 # Core tables, not ORM entities: an audience's rows skip the ORM's per-row loading.
 _NODES = IdentityNode.__table__.c
 _LEDGER = ConsentRecord.__table__.c
+_SUPPRESSIONS = Suppression.__table__.c
 
 
 def _audience(dialect: str, profile_ids: list[str]) -> ColumnElement[bool]:
@@ -73,17 +70,18 @@ def _audience(dialect: str, profile_ids: list[str]) -> ColumnElement[bool]:
     return _NODES.profile_id.in_(profile_ids)
 
 
-def _summaries(
-    session: Session, dialect: str, part: list[str], group: Group, address: str | None
-) -> Select[Any]:
-    """One row per person with relevant ledger rows: the three times ``Summary`` holds.
+def _summaries(dialect: str, part: list[str], group: Group, address: str | None) -> Select[Any]:
+    """One row per person with relevant ledger rows or a suppressed identifier: the three
+    times ``Summary`` holds, and whether an identifier's digest is on the suppression list.
+    One walk of the audience's identity nodes answers both (the audience goes to the
+    database once).
 
     On SQLite the purpose and channel are compared as expressions (``|| ''``): without
     statistics its planner might otherwise start from the purpose index (every row of a purpose)
     instead of walking from the people's identifiers. PostgreSQL plans from statistics (hash
     joins for large audiences), and an expression there would hide the purpose's selectivity.
     """
-    c, n = _LEDGER, _NODES
+    c, n, s = _LEDGER, _NODES, _SUPPRESSIONS
     purpose, channel = (
         (c.purpose.concat(""), c.channel.concat(""))
         if dialect == "sqlite"
@@ -101,19 +99,23 @@ def _summaries(
         return type_coerce(func.max(case((condition, c.effective_at))), NullType())
 
     granted = c.granted.is_(true())
+    suppressed = func.max(case((s.digest.is_not(None), 1), else_=0))
     return (
         select(
             n.profile_id,
+            suppressed,
             latest(c.granted.is_(false())),
             latest(and_(granted, c.explicit.is_(true()))),
             latest(granted),
         )
-        .join(
+        .outerjoin(
             ConsentRecord.__table__,
             and_(c.identifier_type == n.type, c.identifier_value == n.value, *relevant),
         )
+        .outerjoin(Suppression.__table__, s.digest == n.digest)
         .where(_audience(dialect, part))
         .group_by(n.profile_id)
+        .having(or_(func.count(c.id) > 0, suppressed == 1))
     )
 
 
@@ -124,58 +126,17 @@ def _aware(value: Any) -> datetime:
     return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True)
-class SuppressionCheck:
-    """How to tell a suppressed identifier: its keyed digest is on the list."""
-
-    digest: Callable[[str, str], str]
-    listed: frozenset[str] | None  # the whole list, read once for a large audience
-    types: frozenset[str] | None  # identifier types that have suppressions (None: unknown)
-
-    def concerns(self, id_type: str) -> bool:
-        return self.types is None or id_type in self.types
-
-
-def suppression_check(session: Session, audience: int) -> SuppressionCheck | None:
-    """None while the list is empty (nothing to look for)."""
-    if session.scalar(select(Suppression.digest).limit(1)) is None:
-        return None
-    digest = identifier_digester(digest_secret(session))
-    if audience < LOAD_ALL_SUPPRESSIONS_FROM:
-        return SuppressionCheck(digest, None, None)
-    rows = session.execute(select(Suppression.digest, Suppression.identifier_type)).all()
-    return SuppressionCheck(digest, frozenset(d for d, _ in rows), frozenset(t for _, t in rows))
-
-
-def suppressed_among(
-    session: Session, check: SuppressionCheck, held: dict[str, set[tuple[str, str]]]
-) -> set[str]:
-    """The profiles (keys of ``held``: profile -> its identifiers) holding a suppressed one."""
-    owner = {
-        check.digest(id_type, value): profile_id
-        for profile_id, identifiers in held.items()
-        for id_type, value in identifiers
-        if check.concerns(id_type)
-    }
-    if check.listed is not None:
-        return {p for d, p in owner.items() if d in check.listed}
-    hits = session.execute(select(Suppression.digest).where(Suppression.digest.in_(owner)))
-    return {owner[d] for (d,) in hits}
-
-
-def _held_by(
-    session: Session, dialect: str, part: list[str], check: SuppressionCheck
-) -> dict[str, set[tuple[str, str]]]:
-    """The identifiers of these people that could be on the list (types it has)."""
-    n = _NODES
-    query = select(n.profile_id, n.type, n.value).where(_audience(dialect, part))
-    if check.types is not None:  # as an expression: the walk stays on the people's index
-        query = query.where(n.type.concat("").in_(sorted(check.types)))
-    held: dict[str, set[tuple[str, str]]] = {}
-    for owner, id_type, value in session.execute(query):
-        if owner is not None and check.concerns(id_type):
-            held.setdefault(owner, set()).add((id_type, value))
-    return held
+def suppressed_among(session: Session, dialect: str, part: list[str]) -> set[str]:
+    """The people of ``part`` holding an identifier on the suppression list: identity nodes
+    carry the list's keyed digest, so the database joins them (no identifier leaves it)."""
+    n, s = _NODES, _SUPPRESSIONS
+    query = (
+        select(n.profile_id)
+        .distinct()
+        .join(Suppression.__table__, s.digest == n.digest)
+        .where(_audience(dialect, part))
+    )
+    return set(session.execute(query).scalars())
 
 
 def _rows_of(session: Session, part: list[str], group: Group) -> dict[str, list[Choice]]:
@@ -224,7 +185,6 @@ def may_contact_many(
     dialect = session.get_bind().dialect.name
     nobody = decide_summary(Summary(), group)  # no ledger row: the group's semantics decide
     decisions: dict[str, Decision] = {}
-    check = suppression_check(session, len(profile_ids))
     size = PARTS.get(dialect, 1_000)
     for start in range(0, len(profile_ids), size):
         part = list(dict.fromkeys(profile_ids[start : start + size]))
@@ -232,19 +192,18 @@ def may_contact_many(
             rows = _rows_of(session, part, group)
             for profile_id in part:
                 decisions[profile_id] = decide(rows[profile_id], group, address=address)
-        else:
-            for profile_id in part:
-                decisions[profile_id] = nobody
-            summaries = session.execute(_summaries(session, dialect, part, group, address))
-            for profile_id, *times in summaries:
-                decision = decide_summary(Summary(*times), group)
-                if decision.since is not None:
-                    since = _aware(decision.since)
-                    decision = Decision(decision.allowed, decision.reason, since)
-                decisions[profile_id] = decision
-        if check is not None:
-            for profile_id in suppressed_among(
-                session, check, _held_by(session, dialect, part, check)
-            ):
+            for profile_id in suppressed_among(session, dialect, part):
                 decisions[profile_id] = SUPPRESSED
+            continue
+        for profile_id in part:
+            decisions[profile_id] = nobody
+        summaries = session.execute(_summaries(dialect, part, group, address)).all()
+        for profile_id, suppressed, *times in summaries:
+            if suppressed:
+                decisions[profile_id] = SUPPRESSED
+                continue
+            decision = decide_summary(Summary(*times), group)
+            if decision.since is not None:
+                decision = Decision(decision.allowed, decision.reason, _aware(decision.since))
+            decisions[profile_id] = decision
     return decisions

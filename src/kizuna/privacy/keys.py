@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.identity.identifiers import Identifier
@@ -87,12 +87,21 @@ def identifier_digester(secret: str) -> Callable[[str, str], str]:
     return digest
 
 
-def digest_secret(session: Session) -> str:
-    """The one digest key (the oldest): digests stay comparable forever."""
+def digest_secret(session: Session | Connection) -> str:
+    """The one digest key (the oldest): digests stay comparable forever.
+
+    Migration 0008 creates it, so processes never race to create the first one; a database
+    built some other way gets it here at first use."""
     oldest = session.scalar(
         select(SigningKey.secret)
         .where(SigningKey.purpose == DIGESTS)
         .order_by(SigningKey.id)
         .limit(1)
     )
-    return oldest if oldest is not None else rotate(session, DIGESTS)
+    if oldest is not None:
+        return oldest
+    if isinstance(session, Session):
+        return rotate(session, DIGESTS)
+    secret = secrets.token_urlsafe(48)
+    session.execute(insert(SigningKey).values(purpose=DIGESTS, secret=secret, created_at=utcnow()))
+    return secret
