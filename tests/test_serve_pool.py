@@ -128,6 +128,10 @@ def _children(pid: int) -> dict[int, str]:
     return found
 
 
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _lag(metrics: str) -> float | None:
     lags = [
         float(line.rsplit(" ", 1)[1])
@@ -154,6 +158,14 @@ def test_a_killed_log_writer_is_restarted_and_nothing_acknowledged_is_lost_or_do
         workers = sorted(c.split("--consumers ")[-1].strip() for c in children.values()
                          if "kizuna worker" in c)  # fmt: skip
         assert workers == ["channel_activity,identity,consent,privacy", "segments"]
+        # and the consumer processes yield the CPU to the servers and the writer (niceness 10)
+        consumer_pids = [p for p, c in children.items() if "kizuna worker" in c]
+        parent = _niceness(pool.process.pid)
+        eventually(
+            lambda: all(_niceness(p) == min(19, parent + 10) for p in consumer_pids),
+            what="consumer processes to lower their priority",
+        )  # fmt: skip
+        assert _niceness(writer_pid) == parent
 
         # When events are sent (each resent until acknowledged) while the writer is killed
         acknowledged: list[str] = []

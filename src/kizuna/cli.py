@@ -239,6 +239,8 @@ def worker(
         chosen = [c.strip() for c in consumers.split(",") if c.strip()]
         pipeline = settings.pipeline.model_copy(update={"consumers": chosen})
         settings = settings.model_copy(update={"pipeline": pipeline})
+    if settings.pipeline.niceness:
+        os.nice(settings.pipeline.niceness)
     platform = _platform(settings)
     platform.start(ingestion=False, consumers=True)
     settle_for_serving()

@@ -47,6 +47,10 @@ class PipelineSettings(BaseModel):
     # share one). A consumer that computes much (segments) then has a core to itself instead of
     # taking the GIL from the others while they hold SQLite's one write slot.
     own_process: list[str] = ["segments"]
+    # Scheduling niceness of ``kizuna worker`` processes (0: as the others). Consumers catch up
+    # later; a request waiting for its acknowledgement cannot: under a CPU shortage the kernel
+    # runs the servers and the log writer first.
+    niceness: int = Field(default=10, ge=0, le=19)
 
 
 class IdentitySettings(BaseModel):
