@@ -228,6 +228,8 @@ class SegmentsEngine:
             traits=projected_traits(session, self.rules, sorted(with_traits & live)),
             newcomers=newcomers,
         )
+        if not defs.segments and not defs.traits:
+            return plan  # nothing to decide (the projected traits and newcomers still count)
         states = load_states(conn, plan.live + plan.gone)
         _overlay(states, rows, plan.traits)
         self._ask_consent(session, defs, states, touched)
