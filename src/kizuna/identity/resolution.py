@@ -38,8 +38,13 @@ from kizuna.identity.store import (
 )
 from kizuna.kit.clock import utcnow
 from kizuna.kit.ids import new_id
+from kizuna.kit.sql import BulkUpdate
 from kizuna.metrics import IDENTITY_CHANGES
 from kizuna.models import IdentityEvidence, IdentityNode, Profile, ProfileChange
+
+# Where nodes and evidence move to, through the driver (see kizuna.kit.sql.BulkUpdate).
+_NODE_OWNERS = BulkUpdate(IdentityNode, "id", {"profile_id": "new"})
+_EVIDENCE_OWNERS = BulkUpdate(IdentityEvidence, "id", {"profile_id": "new"})
 
 
 @dataclass
@@ -154,32 +159,22 @@ def _write(
         )
     # Nodes and evidence follow their component's profile.
     component_index = {i: n for n, members in enumerate(components) for i in members}
-    moved_nodes = [
-        {"node": node, "profile": winners[component_index[ident]]}
-        for node, (ident, profile) in found.nodes.items()
-        if winners[component_index[ident]] != profile
-    ]
-    if moved_nodes:
-        conn.execute(
-            update(IdentityNode)
-            .where(IdentityNode.id == bindparam("node"))
-            .values(profile_id=bindparam("profile")),
-            moved_nodes,
-        )
+    _NODE_OWNERS.run(
+        conn,
+        [
+            (node, winners[component_index[ident]])
+            for node, (ident, profile) in found.nodes.items()
+            if winners[component_index[ident]] != profile
+        ],
+    )
     owners = []
     for ev_id, row in found.evidence.items():
         evidence = active.get(ev_id)
         anchor = evidence.anchor if evidence is not None else _first(row.identifiers)
         owner = winners[component_index[anchor]] if anchor in component_index else None
         if owner != row.profile_id:
-            owners.append({"ev": ev_id, "profile": owner})
-    if owners:
-        conn.execute(
-            update(IdentityEvidence)
-            .where(IdentityEvidence.id == bindparam("ev"))
-            .values(profile_id=bindparam("profile")),
-            owners,
-        )
+            owners.append((ev_id, owner))
+    _EVIDENCE_OWNERS.run(conn, owners)
     _record_conflicts(conn, found, active, partition, winners, component_index, now, outcome)
     _record_changes(conn, outcome, now, cause)
     return outcome

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, insert, select
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.identifiers import Identifier
 from kizuna.identity.rules import Evidence, Trust
-from kizuna.kit.sql import BulkInsert, BulkUpdate, utc_param
+from kizuna.kit.sql import BulkInsert, BulkUpdate, among, utc_param
 from kizuna.kit.sql import chunks as _chunks
 from kizuna.models import (
     Event,
@@ -36,6 +36,7 @@ _EVIDENCE_SIGHTINGS = BulkUpdate(
     IdentityEvidence, "id", {"at": "new", "last_seen_at": "new", "events": "add"}
 )
 _EVENT_EVIDENCE = BulkInsert(EventEvidence, ("seq", "evidence_id"))
+_EVIDENCE_NODES = BulkInsert(EvidenceNode, ("evidence_id", "node_id"))
 MAX_CLOSURE_NODES = 20_000
 
 
@@ -64,7 +65,7 @@ def node_ids(conn: Connection, identifiers: Iterable[Identifier]) -> dict[Identi
         for part in chunks(values):
             for node_id, value in conn.execute(
                 select(IdentityNode.id, IdentityNode.value).where(
-                    IdentityNode.type == id_type, IdentityNode.value.in_(part)
+                    IdentityNode.type == id_type, among(conn.dialect.name, IdentityNode.value, part)
                 )
             ):
                 found[Identifier(id_type, value)] = node_id
@@ -135,7 +136,7 @@ def record_evidence(
     for part in chunks(keys):
         for ev_id, key, at in conn.execute(
             select(IdentityEvidence.id, IdentityEvidence.key, IdentityEvidence.at).where(
-                IdentityEvidence.key.in_(part)
+                among(conn.dialect.name, IdentityEvidence.key, part)
             )
         ):
             known[key] = (ev_id, at)
@@ -164,13 +165,9 @@ def record_evidence(
         )
         for ev_id, key, at in created:
             known[key] = (ev_id, at)
-        conn.execute(
-            insert(EvidenceNode),
-            [
-                {"evidence_id": known[o.evidence.key][0], "node_id": nodes[i]}
-                for o in fresh
-                for i in o.evidence.identifiers
-            ],
+        _EVIDENCE_NODES.run(
+            conn,
+            [(known[o.evidence.key][0], nodes[i]) for o in fresh for i in o.evidence.identifiers],
         )
     dirty = {known[o.evidence.key][0] for o in fresh}
     fresh_keys = {o.evidence.key for o in fresh}
@@ -217,7 +214,9 @@ def closure(conn: Connection, evidence_ids: Iterable[int], node_ids_: Iterable[i
             evidence |= todo_evidence
             for part in chunks(sorted(todo_evidence)):
                 for (node,) in conn.execute(
-                    select(EvidenceNode.node_id).where(EvidenceNode.evidence_id.in_(part))
+                    select(EvidenceNode.node_id).where(
+                        among(conn.dialect.name, EvidenceNode.evidence_id, part)
+                    )
                 ):
                     if node not in nodes:
                         todo_nodes.add(node)
@@ -229,21 +228,25 @@ def closure(conn: Connection, evidence_ids: Iterable[int], node_ids_: Iterable[i
                 break
             for part in chunks(sorted(todo_nodes)):
                 for (ev,) in conn.execute(
-                    select(EvidenceNode.evidence_id).where(EvidenceNode.node_id.in_(part))
+                    select(EvidenceNode.evidence_id).where(
+                        among(conn.dialect.name, EvidenceNode.node_id, part)
+                    )
                 ):
                     if ev not in evidence:
                         todo_evidence.add(ev)
             todo_nodes = set()
     rows: dict[int, Any] = {}
     for part in chunks(sorted(evidence)):
-        for row in conn.execute(select(IdentityEvidence).where(IdentityEvidence.id.in_(part))):
+        for row in conn.execute(
+            select(IdentityEvidence).where(among(conn.dialect.name, IdentityEvidence.id, part))
+        ):
             rows[row.id] = row
     found: dict[int, tuple[Identifier, str | None]] = {}
     for part in chunks(sorted(nodes)):
         for node_id, id_type, value, profile_id in conn.execute(
             select(
                 IdentityNode.id, IdentityNode.type, IdentityNode.value, IdentityNode.profile_id
-            ).where(IdentityNode.id.in_(part))
+            ).where(among(conn.dialect.name, IdentityNode.id, part))
         ):
             found[node_id] = (Identifier(id_type, value), profile_id)
     return Closure(rows, found, truncated)
@@ -332,7 +335,9 @@ def evidence_of(
 def profiles_anchored_at(conn: Connection, node_ids_: Iterable[int]) -> dict[int, Any]:
     found: dict[int, Any] = {}
     for part in chunks(sorted(set(node_ids_))):
-        for row in conn.execute(select(Profile).where(Profile.anchor_node_id.in_(part))):
+        for row in conn.execute(
+            select(Profile).where(among(conn.dialect.name, Profile.anchor_node_id, part))
+        ):
             found[row.anchor_node_id] = row
     return found
 
@@ -341,6 +346,10 @@ def replace_conflicts(
     conn: Connection, evidence_ids: Sequence[int], rows: list[dict[str, object]]
 ) -> None:
     for part in chunks(evidence_ids):
-        conn.execute(delete(IdentityConflict).where(IdentityConflict.evidence_id.in_(part)))
+        conn.execute(
+            delete(IdentityConflict).where(
+                among(conn.dialect.name, IdentityConflict.evidence_id, part)
+            )
+        )
     if rows:
         conn.execute(insert(IdentityConflict), rows)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, false, or_
+import orjson
+from sqlalchemy import Table, and_, any_, bindparam, false, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -68,6 +69,23 @@ def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> Any:
     if not grouped:
         return false()
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+
+
+def among(dialect: str, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values`` as one bound parameter: PostgreSQL ``= ANY(array)``, SQLite
+    ``IN (SELECT value FROM json_each(?))``. The statement's text does not depend on how many
+    values there are, so SQLAlchemy compiles it once and caches it (an expanding ``IN`` list
+    is rendered again on every execution, one bound name per value: most of the cost of the
+    consumers' small reads). Values are strings or integers."""
+    listed = list(values)
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, listed, type_=postgresql.ARRAY(column.type)))
+    if dialect == "sqlite":
+        found: Any = select(literal_column("value")).select_from(
+            func.json_each(orjson.dumps(listed).decode())
+        )
+        return column.in_(found.scalar_subquery())
+    return column.in_(listed)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
