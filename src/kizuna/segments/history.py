@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import BulkInsert, chunks, insert_ignore, pairs_in
+from kizuna.kit.sql import BulkInsert, among, chunks, insert_ignore, pairs_in
 from kizuna.models import (
     Event,
     EventEvidence,
@@ -141,7 +141,8 @@ def owners_and_sightings(conn: Connection, seqs: Sequence[int]) -> tuple[dict[in
             )
             .join(IdentityEvidence, IdentityEvidence.id == EventEvidence.evidence_id)
             .join(Event, Event.seq == EventEvidence.seq)
-            .where(EventEvidence.seq.in_(part), IdentityEvidence.profile_id.is_not(None))
+            .where(among(conn.dialect.name, EventEvidence.seq, part),
+                   IdentityEvidence.profile_id.is_not(None))
         )  # fmt: skip
         for seq, profile_id, first_seq, first_at, at in conn.execute(query):
             found[int(seq)] = str(profile_id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.identity.config import IdentityRules
 from kizuna.kit.clock import utcnow
-from kizuna.kit.sql import BulkInsert, chunks, dialect_insert, pairs_in, utc_param
+from kizuna.kit.sql import BulkInsert, among, chunks, dialect_insert, pairs_in, utc_param
 from kizuna.models import (
     ComputedTraitValue,
     ConsentRecord,
@@ -39,7 +39,9 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # a name a condition's pat
 def live_among(conn: Connection, profile_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for part in chunks(sorted(set(profile_ids)), PART):
-        query = select(Profile.id).where(Profile.id.in_(part), Profile.merged_into.is_(None))
+        query = select(Profile.id).where(
+            among(conn.dialect.name, Profile.id, part), Profile.merged_into.is_(None)
+        )
         found.update(conn.scalars(query))
     return found
 
@@ -50,7 +52,7 @@ def load_states(conn: Connection, profile_ids: Sequence[str]) -> dict[str, Profi
         o = SegmentOccurrence
         rows = conn.execute(
             select(o.profile_id, o.feature, o.at_ms, o.seq, o.number, o.text, o.value).where(
-                o.profile_id.in_(part)
+                among(conn.dialect.name, o.profile_id, part)
             )
         )
         for pid, feature, at_ms, seq, number, text, value in rows:
@@ -59,23 +61,27 @@ def load_states(conn: Connection, profile_ids: Sequence[str]) -> dict[str, Profi
             )
         t = SegmentTraitValue
         for pid, path, number, text, value in conn.execute(
-            select(t.profile_id, t.path, t.number, t.text, t.value).where(t.profile_id.in_(part))
+            select(t.profile_id, t.path, t.number, t.text, t.value).where(
+                among(conn.dialect.name, t.profile_id, part)
+            )
         ):
             states[pid].traits[path] = Cell(number, text, value)
         c = ComputedTraitValue
         for pid, key, number, text, value in conn.execute(
-            select(c.profile_id, c.key, c.number, c.text, c.value).where(c.profile_id.in_(part))
+            select(c.profile_id, c.key, c.number, c.text, c.value).where(
+                among(conn.dialect.name, c.profile_id, part)
+            )
         ):
             states[pid].computed[key] = Cell(number, text, value)
         for holder, id_type in conn.execute(
             select(IdentityNode.profile_id, IdentityNode.type)
-            .where(IdentityNode.profile_id.in_(part))
+            .where(among(conn.dialect.name, IdentityNode.profile_id, part))
             .distinct()
         ):
             states[str(holder)].identifier_types.add(id_type)
         for pid, segment_id in conn.execute(
             select(SegmentMember.profile_id, SegmentMember.segment_id).where(
-                SegmentMember.profile_id.in_(part)
+                among(conn.dialect.name, SegmentMember.profile_id, part)
             )
         ):
             states[pid].segments.add(segment_id)
@@ -120,7 +126,11 @@ def write_traits(conn: Connection, projected: dict[str, dict[str, Cell]]) -> Non
     """Replace the stored traits of these profiles."""
     ids = list(projected)
     for part in chunks(ids, PART):
-        conn.execute(delete(SegmentTraitValue).where(SegmentTraitValue.profile_id.in_(part)))
+        conn.execute(
+            delete(SegmentTraitValue).where(
+                among(conn.dialect.name, SegmentTraitValue.profile_id, part)
+            )
+        )
     rows = [(p, path, c.number, c.text, c.value) for p in ids for path, c in projected[p].items()]
     _TRAIT_VALUES.run(conn, rows)
 
@@ -167,7 +177,9 @@ def set_timers(conn: Connection, dues: dict[str, int], *, replace: bool) -> None
 
 def clear_timers(conn: Connection, profile_ids: Sequence[str]) -> None:
     for part in chunks(list(profile_ids), PART):
-        conn.execute(delete(SegmentTimer).where(SegmentTimer.profile_id.in_(part)))
+        conn.execute(
+            delete(SegmentTimer).where(among(conn.dialect.name, SegmentTimer.profile_id, part))
+        )
 
 
 _KNOWN = BulkInsert(SegmentProfile, ("profile_id",), conflict=("profile_id",))
@@ -177,7 +189,9 @@ def known_among(conn: Connection, profile_ids: Sequence[str]) -> set[str]:
     """The profiles the engine has looked at in full before."""
     found: set[str] = set()
     for part in chunks(list(profile_ids), PART):
-        query = select(SegmentProfile.profile_id).where(SegmentProfile.profile_id.in_(part))
+        query = select(SegmentProfile.profile_id).where(
+            among(conn.dialect.name, SegmentProfile.profile_id, part)
+        )
         found.update(conn.scalars(query))
     return found
 
@@ -190,7 +204,7 @@ def drop_profiles(conn: Connection, profile_ids: Sequence[str]) -> None:
     """Forget the derived state of profiles that are no longer live (merged away, erased)."""
     for part in chunks(list(profile_ids), PART):
         for model in (SegmentTraitValue, ComputedTraitValue, SegmentTimer, SegmentProfile):
-            conn.execute(delete(model).where(model.profile_id.in_(part)))
+            conn.execute(delete(model).where(among(conn.dialect.name, model.profile_id, part)))
 
 
 def watermark(session: Session, name: str) -> int | None:
