@@ -27,7 +27,7 @@ from kizuna.models import (
 )
 from kizuna.privacy.keys import digest_secret, identifier_digester
 
-CHUNK = 500  # keeps IN lists well under every driver's parameter limit
+CHUNK = 500  # keys per lookup: bounds each statement's result (``among`` binds one parameter)
 # The consumer's per-event writes, through the driver (see kizuna.kit.sql.BulkInsert).
 _NODE_SIGHTINGS = BulkUpdate(
     IdentityNode, "id", {"first_seen_at": "earliest", "last_seen_at": "latest", "events": "add"}

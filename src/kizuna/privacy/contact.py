@@ -18,16 +18,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
-    any_,
-    bindparam,
     case,
-    column,
     false,
     func,
     or_,
@@ -35,10 +30,10 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from kizuna.kit.sql import among
 from kizuna.models import ConsentRecord, IdentityNode, Suppression
 from kizuna.privacy.consent_config import ConsentCatalogue, Group, check_choice
 from kizuna.privacy.consent_rules import Choice, Decision, Summary, decide, decide_summary
@@ -56,18 +51,6 @@ FEW = 100
 _NODES = IdentityNode.__table__.c
 _LEDGER = ConsentRecord.__table__.c
 _SUPPRESSIONS = Suppression.__table__.c
-
-
-def _audience(dialect: str, profile_ids: list[str]) -> ColumnElement[bool]:
-    """``identity_nodes.profile_id`` among these people, as one array parameter."""
-    if dialect == "postgresql":
-        return _NODES.profile_id == any_(bindparam("ids", profile_ids, type_=ARRAY(String)))
-    if dialect == "sqlite":
-        ids: Select[tuple[str]] = select(column("value")).select_from(
-            func.json_each(orjson.dumps(profile_ids).decode())
-        )
-        return _NODES.profile_id.in_(ids.scalar_subquery())
-    return _NODES.profile_id.in_(profile_ids)
 
 
 def _summaries(dialect: str, part: list[str], group: Group, address: str | None) -> Select[Any]:
@@ -113,7 +96,7 @@ def _summaries(dialect: str, part: list[str], group: Group, address: str | None)
             and_(c.identifier_type == n.type, c.identifier_value == n.value, *relevant),
         )
         .outerjoin(Suppression.__table__, s.digest == n.digest)
-        .where(_audience(dialect, part))
+        .where(among(dialect, _NODES.profile_id, part))
         .group_by(n.profile_id)
         .having(or_(func.count(c.id) > 0, suppressed == 1))
     )
@@ -134,7 +117,7 @@ def suppressed_among(session: Session, dialect: str, part: list[str]) -> set[str
         select(n.profile_id)
         .distinct()
         .join(Suppression.__table__, s.digest == n.digest)
-        .where(_audience(dialect, part))
+        .where(among(dialect, _NODES.profile_id, part))
     )
     return set(session.execute(query).scalars())
 

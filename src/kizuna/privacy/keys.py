@@ -36,10 +36,9 @@ def active_secrets(session: Session, purpose: str) -> list[str]:
     return [rotate(session, purpose)]
 
 
-def rotate(session: Session, purpose: str) -> str:
+def rotate(session: Session | Connection, purpose: str) -> str:
     secret = secrets.token_urlsafe(48)
-    session.add(SigningKey(purpose=purpose, secret=secret, created_at=utcnow()))
-    session.flush()
+    session.execute(insert(SigningKey).values(purpose=purpose, secret=secret, created_at=utcnow()))
     return secret
 
 
@@ -98,10 +97,4 @@ def digest_secret(session: Session | Connection) -> str:
         .order_by(SigningKey.id)
         .limit(1)
     )
-    if oldest is not None:
-        return oldest
-    if isinstance(session, Session):
-        return rotate(session, DIGESTS)
-    secret = secrets.token_urlsafe(48)
-    session.execute(insert(SigningKey).values(purpose=DIGESTS, secret=secret, created_at=utcnow()))
-    return secret
+    return oldest if oldest is not None else rotate(session, DIGESTS)
