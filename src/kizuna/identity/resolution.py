@@ -27,8 +27,11 @@ from kizuna.identity.config import IdentityRules
 from kizuna.identity.identifiers import Identifier
 from kizuna.identity.rules import Partition, resolve
 from kizuna.identity.store import (
+    EVIDENCE_OWNERS,
+    NODE_OWNERS,
     Closure,
     closure,
+    create_profiles,
     evidence_of,
     pairs,
     profiles_anchored_at,
@@ -38,13 +41,8 @@ from kizuna.identity.store import (
 )
 from kizuna.kit.clock import utcnow
 from kizuna.kit.ids import new_id
-from kizuna.kit.sql import BulkUpdate
 from kizuna.metrics import IDENTITY_CHANGES
-from kizuna.models import IdentityEvidence, IdentityNode, Profile, ProfileChange
-
-# Where nodes and evidence move to, through the driver (see kizuna.kit.sql.BulkUpdate).
-_NODE_OWNERS = BulkUpdate(IdentityNode, "id", {"profile_id": "new"})
-_EVIDENCE_OWNERS = BulkUpdate(IdentityEvidence, "id", {"profile_id": "new"})
+from kizuna.models import Profile, ProfileChange
 
 
 @dataclass
@@ -101,7 +99,7 @@ def _write(
         if ident not in partition.component_of:
             components.append(frozenset({ident}))
     winners: list[str] = []
-    new_profiles: list[dict[str, Any]] = []
+    new_profiles: list[tuple[str, int, int]] = []
     changed_profiles: list[dict[str, Any]] = []
     for members in components:
         candidates = sorted(
@@ -126,25 +124,13 @@ def _write(
         else:
             anchor = min(members, key=rules.sort_key)
             profile_id = new_id("prof")
-            new_profiles.append(
-                {
-                    "id": profile_id,
-                    "anchor_node_id": node_of[anchor],
-                    "created_at": now,
-                    "updated_at": now,
-                    "merged_into": None,
-                    "merges": 0,
-                    "identifiers": len(members),
-                    "rules_version": rules.version,
-                }
-            )
+            new_profiles.append((profile_id, node_of[anchor], len(members)))
             winners.append(profile_id)
             outcome.created.append(profile_id)
             # A component cut off from a profile that was not anchored in it: a split.
             before = {previous_owner[node_of[i]] for i in members} - {None}
             outcome.split += [(str(p), profile_id) for p in sorted(before, key=str)]
-    if new_profiles:
-        conn.execute(insert(Profile), new_profiles)
+    create_profiles(conn, new_profiles, now, rules.version)
     if changed_profiles:
         conn.execute(
             update(Profile)
@@ -159,7 +145,7 @@ def _write(
         )
     # Nodes and evidence follow their component's profile.
     component_index = {i: n for n, members in enumerate(components) for i in members}
-    _NODE_OWNERS.run(
+    NODE_OWNERS.run(
         conn,
         [
             (node, winners[component_index[ident]])
@@ -174,7 +160,7 @@ def _write(
         owner = winners[component_index[anchor]] if anchor in component_index else None
         if owner != row.profile_id:
             owners.append((ev_id, owner))
-    _EVIDENCE_OWNERS.run(conn, owners)
+    EVIDENCE_OWNERS.run(conn, owners)
     _record_conflicts(conn, found, active, partition, winners, component_index, now, outcome)
     _record_changes(conn, outcome, now, cause)
     return outcome

@@ -266,3 +266,24 @@ def resolve(evidence: Iterable[Evidence], rules: IdentityRules) -> Partition:
     for item in ordered:
         resolver.apply(item)
     return resolver.partition(ordered)
+
+
+def extends(evidence: Sequence[Evidence], held: Sequence[Identifier], rules: IdentityRules) -> bool:
+    """Whether ``evidence`` (canonically ordered), applied after everything else to the one
+    component holding ``held`` (nothing: none yet), joins whole: no rule refuses any of it and
+    no two components meet (a merge count is not stored, so ``max_merges`` could pass unseen).
+
+    Each held identifier counts as first seen when the first of the evidence was, later than
+    the full resolution has it, so a windowed limit counts at least as many values as there:
+    a yes is exact (the joins do not depend on times), a no only means "resolve it all"."""
+    resolver = _Resolver(rules)
+    if held and evidence:
+        root = held[0]
+        resolver.parent.update(dict.fromkeys(held, root))
+        resolver.state[root] = _Component(
+            members=dict.fromkeys(held, evidence[0].at),
+            strong=any(i.type in rules.strong for i in held),
+        )
+    for item in evidence:
+        resolver.apply(item)
+    return not resolver.conflicts and not any(c.merges for c in resolver.state.values())

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from kizuna.errors import KizunaError
 from kizuna.identity.config import IdentityRules
 from kizuna.identity.events import emit_changes
+from kizuna.identity.extension import extend_profiles
 from kizuna.identity.identifiers import (
     IDENTIFIER_TRAITS,
     Identifier,
@@ -91,12 +92,15 @@ def resolve_events(
     _record_refusals(conn, refusals)
     if not observed:
         return Outcome()
-    nodes = ensure_nodes(conn, seen)
-    ids, dirty = store_evidence(conn, list(observed.values()), nodes)
+    nodes, owners = ensure_nodes(conn, seen)
+    ids, dirty, created = store_evidence(conn, list(observed.values()), nodes)
     link_events(conn, [(seq, ids[key]) for seq, key in per_event])
     if not dirty:
         return Outcome()
-    outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause="events")
+    by_id = {ids[key]: o.evidence for key, o in observed.items() if ids[key] in dirty}
+    outcome, rest = extend_profiles(conn, rules, by_id, created, nodes, owners)
+    if rest:
+        outcome.add(resolve_around(conn, rules, evidence_ids=rest, cause="events"))
     for reason, n in outcome.conflicts.items():
         IDENTITY_CONFLICTS.labels(reason).inc(n)
     if log is not None:
@@ -243,9 +247,9 @@ def link(
     now = utcnow()
     source = "admin" if trust == "admin" else "matcher"
     evidence = make_evidence(source, trust, identifiers, now, rules)
-    nodes = ensure_nodes(conn, {i: (now, now, 0) for i in identifiers})
+    nodes, _ = ensure_nodes(conn, {i: (now, now, 0) for i in identifiers})
     observed = Observed(evidence, "admin" if trust == "admin" else trust, None, now, 0, note)
-    ids, dirty = store_evidence(conn, [observed], nodes)
+    ids, dirty, _ = store_evidence(conn, [observed], nodes)
     cause = "admin link" if trust == "admin" else f"{trust} link"
     outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause=cause)
     if log is not None:

@@ -35,8 +35,20 @@ _NODE_SIGHTINGS = BulkUpdate(
 _EVIDENCE_SIGHTINGS = BulkUpdate(
     IdentityEvidence, "id", {"at": "new", "last_seen_at": "new", "events": "add"}
 )
+_NEW_NODES = BulkInsert(
+    IdentityNode, ("type", "value", "digest", "first_seen_at", "last_seen_at", "events")
+)
+_NEW_EVIDENCE = BulkInsert(
+    IdentityEvidence,
+    ("key", "kind", "source_id", "trust", "identifiers", "at", "last_seen_at", "first_seq",
+     "events", "note"),
+)  # fmt: skip
 _EVENT_EVIDENCE = BulkInsert(EventEvidence, ("seq", "evidence_id"))
 _EVIDENCE_NODES = BulkInsert(EvidenceNode, ("evidence_id", "node_id"))
+# Where a resolution moves nodes, evidence and profile sizes to.
+NODE_OWNERS = BulkUpdate(IdentityNode, "id", {"profile_id": "new"})
+EVIDENCE_OWNERS = BulkUpdate(IdentityEvidence, "id", {"profile_id": "new"})
+PROFILE_SIZES = BulkUpdate(Profile, "id", {"identifiers": "new", "updated_at": "new"})
 MAX_CLOSURE_NODES = 20_000
 
 
@@ -56,51 +68,54 @@ def unpairs(text: str) -> tuple[Identifier, ...]:
 
 
 def node_ids(conn: Connection, identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
-    wanted = sorted(set(identifiers))
-    found: dict[Identifier, int] = {}
+    return {i: node for i, (node, _) in _nodes(conn, identifiers).items()}
+
+
+def _nodes(
+    conn: Connection, identifiers: Iterable[Identifier]
+) -> dict[Identifier, tuple[int, str | None]]:
+    """Each stored identifier's node id and profile."""
+    found: dict[Identifier, tuple[int, str | None]] = {}
     by_type: dict[str, list[str]] = {}
-    for i in wanted:
+    for i in sorted(set(identifiers)):
         by_type.setdefault(i.type, []).append(i.value)
     for id_type, values in by_type.items():
         for part in chunks(values):
-            for node_id, value in conn.execute(
-                select(IdentityNode.id, IdentityNode.value).where(
+            for node_id, value, profile_id in conn.execute(
+                select(IdentityNode.id, IdentityNode.value, IdentityNode.profile_id).where(
                     IdentityNode.type == id_type, among(conn.dialect.name, IdentityNode.value, part)
                 )
             ):
-                found[Identifier(id_type, value)] = node_id
+                found[Identifier(id_type, value)] = (node_id, profile_id)
     return found
 
 
 def ensure_nodes(
     conn: Connection, seen: dict[Identifier, tuple[datetime, datetime, int]]
-) -> dict[Identifier, int]:
-    """Node ids for every identifier (created if new), with first/last seen and counts kept.
+) -> tuple[dict[Identifier, int], dict[int, str | None]]:
+    """Node ids for every identifier (created if new), with first/last seen and counts kept;
+    and the profile of each node that existed before (a created node is not in it).
 
     A new node carries the keyed digest of its identifier (``privacy.keys``), the form the
     suppression list holds: who is suppressed is then a join, not a digest per identifier."""
-    existing = node_ids(conn, seen)
+    stored = _nodes(conn, seen)
+    owners = dict(stored.values())
+    existing = {i: node for i, (node, _) in stored.items()}
     missing = [i for i in seen if i not in existing]
+    at = utc_param(conn.dialect.name)
     if missing:
         digest = identifier_digester(digest_secret(conn))
-        created = conn.execute(
-            insert(IdentityNode).returning(IdentityNode.id, IdentityNode.type, IdentityNode.value),
+        created = _NEW_NODES.run(
+            conn,
             [
-                {
-                    "type": i.type,
-                    "value": i.value,
-                    "digest": digest(i.type, i.value),
-                    "profile_id": None,
-                    "first_seen_at": seen[i][0],
-                    "last_seen_at": seen[i][1],
-                    "events": seen[i][2],
-                }
+                (i.type, i.value, digest(i.type, i.value), at(first), at(last), n)
                 for i in missing
+                for first, last, n in [seen[i]]
             ],
+            returning=("id", "type", "value"),
         )
         existing.update({Identifier(t, v): node_id for node_id, t, v in created})
     absent = set(missing)
-    at = utc_param(conn.dialect.name)
     _NODE_SIGHTINGS.run(
         conn,
         [
@@ -109,7 +124,7 @@ def ensure_nodes(
             if i not in absent
         ],
     )
-    return existing
+    return existing, owners
 
 
 # --- evidence --------------------------------------------------------------------------------
@@ -129,8 +144,9 @@ class Observed:
 
 def record_evidence(
     conn: Connection, observed: Sequence[Observed], nodes: dict[Identifier, int]
-) -> tuple[dict[str, int], set[int]]:
-    """Evidence ids by key, and the ids whose place in the canonical order is new or earlier."""
+) -> tuple[dict[str, int], set[int], set[int]]:
+    """Evidence ids by key; the ids whose place in the canonical order is new or earlier; and,
+    among them, the ids created now."""
     keys = [o.evidence.key for o in observed]
     known: dict[str, tuple[int, datetime]] = {}
     for part in chunks(keys):
@@ -141,38 +157,29 @@ def record_evidence(
         ):
             known[key] = (ev_id, at)
     fresh = [o for o in observed if o.evidence.key not in known]
+    stamp = utc_param(conn.dialect.name)
     if fresh:
-        created = conn.execute(
-            insert(IdentityEvidence).returning(
-                IdentityEvidence.id, IdentityEvidence.key, IdentityEvidence.at
-            ),
+        created = _NEW_EVIDENCE.run(
+            conn,
             [
-                {
-                    "key": o.evidence.key,
-                    "kind": o.kind,
-                    "source_id": o.evidence.source_id,
-                    "trust": o.evidence.trust,
-                    "identifiers": pairs(o.evidence.identifiers).decode(),
-                    "at": o.evidence.at,
-                    "last_seen_at": o.last_at,
-                    "first_seq": o.first_seq,
-                    "events": o.events,
-                    "profile_id": None,
-                    "note": o.note,
-                }
+                (o.evidence.key, o.kind, o.evidence.source_id, o.evidence.trust,
+                 pairs(o.evidence.identifiers).decode(), stamp(o.evidence.at), stamp(o.last_at),
+                 o.first_seq, o.events, o.note)
                 for o in fresh
             ],
-        )
-        for ev_id, key, at in created:
-            known[key] = (ev_id, at)
+            returning=("id", "key"),
+        )  # fmt: skip
+        first = {o.evidence.key: o.evidence.at for o in fresh}
+        for ev_id, key in created:
+            known[key] = (ev_id, first[key])
         _EVIDENCE_NODES.run(
             conn,
             [(known[o.evidence.key][0], nodes[i]) for o in fresh for i in o.evidence.identifiers],
         )
-    dirty = {known[o.evidence.key][0] for o in fresh}
+    new_ids = {known[o.evidence.key][0] for o in fresh}
+    dirty = set(new_ids)
     fresh_keys = {o.evidence.key for o in fresh}
     again = [o for o in observed if o.evidence.key not in fresh_keys]
-    stamp = utc_param(conn.dialect.name)
     for o in again:
         if o.evidence.at < known[o.evidence.key][1]:
             dirty.add(known[o.evidence.key][0])
@@ -184,7 +191,7 @@ def record_evidence(
             for o in again
         ],
     )  # fmt: skip
-    return {k: v[0] for k, v in known.items()}, dirty
+    return {k: v[0] for k, v in known.items()}, dirty, new_ids
 
 
 def link_events(conn: Connection, rows: list[tuple[int, int]]) -> None:
@@ -330,6 +337,23 @@ def evidence_of(
 
 
 # --- profiles --------------------------------------------------------------------------------
+
+
+_NEW_PROFILES = BulkInsert(
+    Profile,
+    ("id", "anchor_node_id", "created_at", "updated_at", "merged_into", "merges", "identifiers",
+     "rules_version"),
+)  # fmt: skip
+
+
+def create_profiles(
+    conn: Connection, rows: Sequence[tuple[str, int, int]], now: datetime, rules_version: int
+) -> None:
+    """New profiles, each (id, anchor node, identifiers held)."""
+    at = utc_param(conn.dialect.name)(now)
+    _NEW_PROFILES.run(
+        conn, [(pid, anchor, at, at, None, 0, count, rules_version) for pid, anchor, count in rows]
+    )
 
 
 def profiles_anchored_at(conn: Connection, node_ids_: Iterable[int]) -> dict[int, Any]:

@@ -198,19 +198,31 @@ class BulkInsert:
             + self._on_conflict(dialect)
         )
 
-    def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert ``rows`` in their order (so an autoincrement key follows it)."""
+    def run(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], returning: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Insert ``rows`` in their order (so an autoincrement key follows it); with
+        ``returning``, give back those columns of the inserted rows, as the driver reads them
+        and in no promised order (return a key to match them by)."""
         if not rows:
-            return
+            return []
+        back = ""
+        if returning:
+            quote = conn.dialect.identifier_preparer.quote
+            back = " RETURNING " + ", ".join(quote(c) for c in returning)
+        found: list[tuple[Any, ...]] = []
         if conn.dialect.name == "postgresql":
             columns = tuple(list(values) for values in zip(*rows, strict=True))
-            conn.exec_driver_sql(self.unnest_sql(conn.dialect), columns)
-            return
+            result = conn.exec_driver_sql(self.unnest_sql(conn.dialect) + back, columns)
+            return [tuple(r) for r in result] if returning else found
         size = self.chunk(conn.dialect)
         for start in range(0, len(rows), size):
             part = rows[start : start + size]
             params = tuple(value for row in part for value in row)
-            conn.exec_driver_sql(self.sql(conn.dialect, len(part)), params)
+            result = conn.exec_driver_sql(self.sql(conn.dialect, len(part)) + back, params)
+            if returning:
+                found += [tuple(r) for r in result]
+        return found
 
 
 class BulkUpdate:
