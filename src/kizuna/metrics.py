@@ -89,6 +89,13 @@ IDENTITY_CHANGES = Counter(
     ["change"],
     registry=REGISTRY,
 )
+IDENTITY_RESOLVED = Counter(
+    "kizuna_identity_evidence_resolved",
+    "New evidence resolved, by path: extended (applied to its profile as stored), closure (its"
+    " profile's closure resolved in memory) or graph (the graph walked around it).",
+    ["path"],
+    registry=REGISTRY,
+)
 IDENTITY_CONFLICTS = Counter(
     "kizuna_identity_conflicts",
     "Evidence the identity rules refused to apply in full, by reason.",

@@ -29,6 +29,7 @@ from kizuna.identity.store import closure, evidence_of, retracted, unpairs
 from kizuna.identity.subscribers import identity_consumer
 from kizuna.ingestion.rules import build_entry
 from kizuna.kit.ids import new_message_id
+from kizuna.metrics import REGISTRY
 from kizuna.models import IdentityEvidence, IdentityNode
 from kizuna.runtime import Platform
 from tests.factories import make_source
@@ -228,3 +229,28 @@ def test_a_merge_that_would_pass_the_cap_is_refused_on_the_fast_path_too(
     with platform.db.engine.connect() as conn:
         reasons = [r for (r,) in conn.execute(text("SELECT reason FROM identity_conflicts"))]
     assert reasons == ["identity.cap_merges"]
+
+
+def resolved(path: str) -> float:
+    return (
+        REGISTRY.get_sample_value("kizuna_identity_evidence_resolved_total", {"path": path}) or 0.0
+    )
+
+
+def test_the_metric_counts_evidence_by_the_path_it_took(platform: Platform) -> None:
+    sources = {
+        False: make_source(platform.db, unique("web"), "web"),
+        True: make_source(platform.db, unique("crm"), "server"),
+    }
+    person = {"server": True, "anon": None, "user": None, "email": None, "device": None}
+    before = {path: resolved(path) for path in ("extended", "closure", "graph")}
+    # A new person; then the next event, in order; then one from before it (late); then
+    # evidence joining two profiles
+    send(platform, sources, [{**person, "hour": 10, "anon": "m0", "user": "u0"}])
+    send(platform, sources, [{**person, "hour": 20, "anon": "m0", "email": "e0@x.jp"}])
+    send(platform, sources, [{**person, "hour": 15, "anon": "m1", "user": "u0"}])
+    send(platform, sources, [{**person, "hour": 30, "anon": "m2", "user": "u1"}])
+    send(platform, sources, [{**person, "hour": 40, "anon": "m2", "email": "e0@x.jp"}])
+    moved = {path: resolved(path) - before[path] for path in before}
+    assert moved == {"extended": 3, "closure": 1, "graph": 1}
+    check_against_scratch(platform)

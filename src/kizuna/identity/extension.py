@@ -44,7 +44,7 @@ from kizuna.identity.store import (
 from kizuna.kit.clock import utcnow
 from kizuna.kit.ids import new_id
 from kizuna.kit.sql import among, utc_param
-from kizuna.metrics import IDENTITY_CHANGES
+from kizuna.metrics import IDENTITY_CHANGES, IDENTITY_RESOLVED
 from kizuna.models import EvidenceNode, IdentityEvidence, IdentityNode, Profile
 
 Group = list[int]  # evidence ids
@@ -101,6 +101,7 @@ def extend_profiles(
             and extends(ordered, held, rules)
         ):
             results.append((profile_id, group, _grown(held, group, dirty)))
+            IDENTITY_RESOLVED.labels("extended").inc(len(group))
         else:
             exact.append((profile_id, group))
     # The others are resolved with their whole closure, loaded in two reads.
@@ -121,6 +122,8 @@ def extend_profiles(
             continue
         moved = sorted(e for e in ids if rows[e].profile_id != profile_id or profile_id is None)
         results.append((profile_id, moved, expected))
+        IDENTITY_RESOLVED.labels("closure").inc(len(group))
+    IDENTITY_RESOLVED.labels("graph").inc(len(rest))
     outcome = _write(conn, rules, results, dirty, nodes, owners)
     return outcome, sorted(rest)
 

@@ -25,7 +25,7 @@ from kizuna.identity.store import Observed, ensure_nodes, link_events, node_ids,
 from kizuna.identity.store import record_evidence as store_evidence
 from kizuna.kit.clock import utcnow
 from kizuna.kit.sql import upsert_add
-from kizuna.metrics import IDENTITY_CONFLICTS, IDENTITY_REFUSED_VALUES
+from kizuna.metrics import IDENTITY_CONFLICTS, IDENTITY_REFUSED_VALUES, IDENTITY_RESOLVED
 from kizuna.models import EventEvidence, IdentityEvidence, IdentityRefusal, Retraction, Source
 from kizuna.pipeline.log import LoggedEvent, SqlEventLog
 from kizuna.privacy.sealing import open_payload
@@ -252,6 +252,7 @@ def link(
     ids, dirty, _ = store_evidence(conn, [observed], nodes)
     cause = "admin link" if trust == "admin" else f"{trust} link"
     outcome = resolve_around(conn, rules, evidence_ids=sorted(dirty), cause=cause)
+    IDENTITY_RESOLVED.labels("graph").inc(len(dirty))
     if log is not None:
         emit_changes(conn, log, outcome, cause)
     return outcome, ids[evidence.key]
