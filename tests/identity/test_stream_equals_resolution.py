@@ -12,7 +12,7 @@ batches, with tight windowed limits so that refusals happen, and now and then a 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,16 +23,17 @@ from sqlalchemy import select, text
 from kizuna.config import Settings
 from kizuna.identity.config import IdentityRules, Limit
 from kizuna.identity.identifiers import Identifier
+from kizuna.identity.personal_data import IDENTITY
 from kizuna.identity.rules import resolve
 from kizuna.identity.service import retract
 from kizuna.identity.store import closure, evidence_of, retracted, unpairs
 from kizuna.identity.subscribers import identity_consumer
-from kizuna.ingestion.rules import build_entry
 from kizuna.kit.ids import new_message_id
 from kizuna.metrics import REGISTRY
 from kizuna.models import IdentityEvidence, IdentityNode
 from kizuna.runtime import Platform
 from tests.factories import make_source
+from tests.identity.test_resolution import entry
 from tests.support import append, unique
 
 RULES = IdentityRules(
@@ -45,16 +46,6 @@ RULES = IdentityRules(
     },
 )
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-TABLES = (
-    "identity_nodes",
-    "identity_evidence",
-    "identity_evidence_nodes",
-    "identity_event_evidence",
-    "identity_conflicts",
-    "identity_retractions",
-    "profiles",
-    "profile_changes",
-)
 
 event = st.fixed_dictionaries(
     {
@@ -91,25 +82,7 @@ def message(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def send(platform: Platform, sources: dict[bool, Any], specs: list[dict[str, Any]]) -> None:
-    entries = []
-    for spec in specs:
-        source = sources[spec["server"]]
-        at = T0 + timedelta(hours=spec["hour"])
-        entries.append(
-            build_entry(
-                message(spec),
-                message_type="identify",
-                name=None,
-                sent_at=None,
-                original_timestamp=at,
-                batch_context=None,
-                received_at=at,
-                source_id=source.id,
-                source_kind=source.kind,
-                partitions=platform.settings.pipeline.partitions,
-                max_event_bytes=32 * 1024,
-            )
-        )
+    entries = [entry(sources[spec["server"]], spec["hour"] * 60, **message(spec)) for spec in specs]
     append(platform.db, platform.event_log, entries)
     platform.runner.run_until_idle()
 
@@ -171,7 +144,7 @@ def test_profiles_equal_a_resolution_from_scratch(
     retraction: tuple[int, int] | None,
 ) -> None:
     with platform.db.write() as session:
-        for table in TABLES:
+        for table in IDENTITY.tables:
             session.execute(text(f"DELETE FROM {table}"))
         session.commit()
     sources = {
