@@ -120,7 +120,41 @@ _APPEND = BulkInsert(
 )
 
 
-_READ_SQL: dict[str, str] = {}
+_READ_SQL: dict[tuple[str, int | None], str] = {}
+SKIPPED_SPAN = 4  # a filtered read looks this many times ``limit`` positions ahead
+
+
+def _mark(dialect: Any) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _read_sql(dialect: Any, names: int | None) -> str:
+    """A partition's events after a position: the next ``limit`` of them (``names`` None), or
+    those up to a position that are people's events or Kizuna's own events of one of ``names``
+    names."""
+    sql = _READ_SQL.get((dialect.name, names))
+    if sql is None:
+        quote, mark = dialect.identifier_preparer.quote, _mark(dialect)
+        sql = (
+            f"SELECT {', '.join(quote(c.key) for c in _EVENT_COLUMNS)} FROM events "
+            f"WHERE {quote('partition')} = {mark} AND seq > {mark} "
+        )
+        if names is None:
+            sql += f"ORDER BY seq LIMIT {mark}"
+        else:
+            among = f" OR name IN ({', '.join([mark] * names)})" if names else ""
+            sql += f"AND seq <= {mark} AND (source_id <> {mark}{among}) ORDER BY seq LIMIT {mark}"
+        _READ_SQL[(dialect.name, names)] = sql
+    return sql
+
+
+def _window_end_sql(dialect: Any) -> str:
+    """The last of a partition's next ``limit`` positions (read from the index alone)."""
+    quote, mark = dialect.identifier_preparer.quote, _mark(dialect)
+    return (
+        f"SELECT max(seq) FROM (SELECT seq FROM events WHERE {quote('partition')} = {mark} "
+        f"AND seq > {mark} ORDER BY seq LIMIT {mark}) AS w"
+    )
 
 
 def _utc_reader(dialect_name: str) -> Any:
@@ -185,28 +219,30 @@ class SqlEventLog:
         limit: int,
         system_events: frozenset[str] | None = None,
     ) -> tuple[list[LoggedEvent], int]:
-        """The next ``limit`` positions of a partition: the events among them, and the last
-        position read (``after`` when there was none). ``system_events``: the only names of
-        Kizuna's own events to return (None: all of them); the others are passed over without
-        being decoded, so consumers that ignore them do not pay for them."""
+        """The next events of a partition, and the last position read (``after`` when there
+        was none). ``system_events`` None: the next ``limit`` positions. Otherwise the only
+        names of Kizuna's own events to return: the database passes over the others
+        (``segment.entered`` can outnumber people's events three to one), so consumers that
+        ignore them neither fetch nor decode them, and up to ``limit`` events are returned from
+        the next ``limit * SKIPPED_SPAN`` positions."""
         dialect = conn.dialect
-        sql = _READ_SQL.get(dialect.name)
-        if sql is None:
-            quote = dialect.identifier_preparer.quote
-            mark = "?" if dialect.paramstyle == "qmark" else "%s"
-            sql = _READ_SQL[dialect.name] = (
-                f"SELECT {', '.join(quote(c.key) for c in _EVENT_COLUMNS)} FROM events "
-                f"WHERE {quote('partition')} = {mark} AND seq > {mark} ORDER BY seq LIMIT {mark}"
-            )
-        rows = conn.exec_driver_sql(sql, (partition, after, limit)).fetchall()
-        if not rows:
-            return [], after
+        if system_events is None:
+            sql = _read_sql(dialect, None)
+            rows = conn.exec_driver_sql(sql, (partition, after, limit)).fetchall()
+            scanned = int(rows[-1][0]) if rows else after
+        else:
+            span = (partition, after, limit * SKIPPED_SPAN)
+            end = conn.exec_driver_sql(_window_end_sql(dialect), span).scalar()
+            if end is None:
+                return [], after
+            names = sorted(system_events)
+            params = (partition, after, int(end), SYSTEM_SOURCE, *names, limit)
+            rows = conn.exec_driver_sql(_read_sql(dialect, len(names)), params).fetchall()
+            scanned = int(rows[-1][0]) if len(rows) == limit else int(end)
         at = _utc_reader(dialect.name)
         return [
-            LoggedEvent._make((*row[:9], at(row[9]), at(row[10]), row[11], row[12]))
-            for row in rows
-            if system_events is None or row[2] != SYSTEM_SOURCE or row[5] in system_events
-        ], int(rows[-1][0])
+            LoggedEvent._make((*row[:9], at(row[9]), at(row[10]), row[11], row[12])) for row in rows
+        ], scanned
 
     def get(self, conn: Connection, seq: int) -> LoggedEvent | None:
         row = conn.execute(select(*_EVENT_COLUMNS).where(Event.seq == seq)).first()
