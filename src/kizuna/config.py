@@ -31,10 +31,12 @@ class IngestionSettings(BaseModel):
 class PipelineSettings(BaseModel):
     partitions: int = Field(default=4, ge=1, le=256)
     in_process: bool = True
-    # Log positions a consumer reads at a time (Kizuna's own events among them are passed over
-    # by consumers that do not read them). Under load bigger batches share each transaction's
-    # fixed costs; with 500 the segments consumer drained a backlog four times slower.
-    batch_size: int = 2000
+    # Events a consumer handles at a time, from at most four times as many log positions
+    # (Kizuna's own events a consumer does not read are passed over in the database). Under
+    # load bigger batches share each transaction's fixed costs, above all the pages a commit
+    # writes: bench/segments.py's p95 fell from 13.4 s to 6.4 s going from 2,000 to 5,000
+    # (5.7 s at 10,000); with 500 the segments consumer drained a backlog four times slower.
+    batch_size: int = 5000
     max_attempts: int = 5
     backoff_seconds: float = 0.2
     backoff_max_seconds: float = 10.0
