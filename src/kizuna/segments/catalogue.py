@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
@@ -88,6 +89,24 @@ class Definitions:
     def features(self) -> list[Feature]:
         found = [f for s in self.segments.values() for f in s.features]
         return found + [t.feature for t in self.traits.values()]
+
+    @cached_property
+    def consent_triggers(self) -> frozenset[str]:
+        """What, changing for a profile, can have a segment that reads consent evaluated for it:
+        those segments' needs, and through the segments and computed traits they read, those
+        ones' needs (the engine then asks the ledger, which the profile's state does not hold)."""
+        found: set[str] = set()
+        stack = [n for s in self.segments.values() if s.consent_pairs for n in s.needs]
+        while stack:
+            need = stack.pop()
+            if need in found:
+                continue
+            found.add(need)
+            if need.startswith("seg:") and need[4:] in self.segments:
+                stack.extend(self.segments[need[4:]].needs)
+            elif need.startswith("ct:") and need[3:] in self.traits:
+                stack.append(self.traits[need[3:]].feature.key)
+        return frozenset(found)
 
     @property
     def stamp(self) -> tuple[object, ...]:

@@ -275,8 +275,10 @@ class SegmentsEngine:
         states: dict[str, ProfileState],
         touched: Touched,
     ) -> None:
-        """What the consent ledger says now, for the profiles whose consent may have changed."""
-        asked = sorted(p for p, what in touched.changed.items() if what & {CONSENT, ALL})
+        """What the consent ledger says now, for the profiles a segment reading consent may be
+        evaluated for (the state read from the database holds no consent)."""
+        triggers = defs.consent_triggers | {ALL}
+        asked = sorted(p for p, what in touched.changed.items() if what & triggers)
         asked = [p for p in asked if p in states]
         pairs = {pair for s in defs.segments.values() if s.ready for pair in s.consent_pairs}
         for purpose, channel in sorted(pairs):
