@@ -50,6 +50,7 @@ from kizuna.privacy.consent_config import ConsentCatalogue
 from kizuna.privacy.contact import may_contact_many
 from kizuna.segments import catalogue
 from kizuna.segments.aggregate import FAR, Occurrence
+from kizuna.segments.cache import StateCache
 from kizuna.segments.catalogue import CONSENT, IDENTIFIERS, Definitions
 from kizuna.segments.decide import ALL, Cause, Decision, MembershipChange, Touched, decide
 from kizuna.segments.evaluate import ProfileState
@@ -70,6 +71,7 @@ from kizuna.segments.state import (
     clear_timers,
     consent_recorded_since,
     drop_profiles,
+    identifier_types,
     known_among,
     ledger_head,
     live_among,
@@ -102,9 +104,13 @@ def one_writer(conn: Connection) -> None:
     """Several workers may share the log's partitions, and one person's events can sit in
     several: on PostgreSQL, segment state is written by one transaction at a time (SQLite has
     one writer anyway). Every such transaction counts itself (``bump_state_version``)."""
+    wait_for_writers(conn)
+    bump_state_version(conn)
+
+
+def wait_for_writers(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
-    bump_state_version(conn)
 
 
 @dataclass
@@ -120,6 +126,7 @@ class Plan:
     traits: dict[str, dict[str, Cell]]  # profiles whose traits were projected again
     newcomers: list[str]  # live profiles the engine meets for the first time
     decision: Decision = field(default_factory=Decision)
+    states: dict[str, ProfileState] = field(default_factory=dict)  # as decided
 
 
 class SegmentsEngine:
@@ -135,6 +142,7 @@ class SegmentsEngine:
         self.consent = consent
         self.consent_ask = consent_asker(consent)
         self.log = log
+        self.cache = StateCache()
 
     # --- events --------------------------------------------------------------------------
 
@@ -142,6 +150,7 @@ class SegmentsEngine:
         """A batch inside the write transaction (merges and splits move occurrences first)."""
         conn = session.connection()
         one_writer(conn)
+        self.cache.clear()  # merges move occurrences; a stale snapshot: read everything again
         touched, with_traits = Touched(), set()
         for e in events:
             if e.source_id == SYSTEM_SOURCE and e.name in MERGE_EVENTS:
@@ -172,8 +181,7 @@ class SegmentsEngine:
 
     def _still_stands(self, session: Session, plan: Plan) -> bool:
         conn = session.connection()
-        if conn.dialect.name == "postgresql":  # wait for other writers of segment state
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+        wait_for_writers(conn)
         return (
             state_version(conn) == plan.version
             and catalogue.load(session) is plan.defs
@@ -230,7 +238,8 @@ class SegmentsEngine:
         )
         if not defs.segments and not defs.traits:
             return plan  # nothing to decide (the projected traits and newcomers still count)
-        states = load_states(conn, plan.live + plan.gone)
+        states = self._states(conn, defs, version, plan.live + plan.gone, touched)
+        plan.states = states
         _overlay(states, rows, plan.traits)
         self._ask_consent(session, defs, states, touched)
         plan.decision = decide(defs, states, touched, plan.live, plan.gone, now_ms)
@@ -243,18 +252,51 @@ class SegmentsEngine:
         write_traits(conn, plan.traits)
         remember(conn, plan.newcomers)
         self.write_decision(session, plan.gone, plan.decision)
+        self._keep(session, plan.defs, plan.states, plan.live)
 
     # --- evaluation ----------------------------------------------------------------------
 
     def refresh(self, session: Session, defs: Definitions, touched: Touched, now_ms: int) -> None:
         """Look at some profiles again inside a write transaction (time, consent)."""
         conn = session.connection()
+        wait_for_writers(conn)
+        version = state_version(conn)
         live = live_among(conn, touched.changed)
         remember(conn, _newcomers(conn, touched, live))
         ids, gone = sorted(live), sorted(set(touched.changed) - live)
-        states = load_states(conn, ids + gone)
+        states = self._states(conn, defs, version, ids + gone, touched)
         self._ask_consent(session, defs, states, touched)
         self.write_decision(session, gone, decide(defs, states, touched, ids, gone, now_ms))
+        self._keep(session, defs, states, ids)
+
+    def _states(
+        self,
+        conn: Connection,
+        defs: Definitions,
+        version: int,
+        profile_ids: Sequence[str],
+        touched: Touched,
+    ) -> dict[str, ProfileState]:
+        """The profiles' states: kept from the last batch where the cache has them (their
+        identifier types read again where identity may have added one), the others read."""
+        states = self.cache.take(version, defs.stamp, profile_ids)
+        kept = [p for p in states if touched.changed.get(p, set()) & {IDENTIFIERS, ALL}]
+        for profile_id, types in identifier_types(conn, kept).items():
+            states[profile_id].identifier_types = types
+        states.update(load_states(conn, [p for p in profile_ids if p not in states]))
+        return states
+
+    def _keep(
+        self,
+        session: Session,
+        defs: Definitions,
+        states: dict[str, ProfileState],
+        live: Sequence[str],
+    ) -> None:
+        """The states as decided, kept for the next batch once this transaction commits."""
+        version = state_version(session.connection())  # this transaction's own count included
+        chosen = [states[p] for p in live if p in states]
+        self.cache.keep_after_commit(session, version, defs.stamp, chosen)
 
     def write_decision(self, session: Session, gone: Sequence[str], decision: Decision) -> None:
         conn = session.connection()

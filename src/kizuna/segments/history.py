@@ -30,6 +30,7 @@ from kizuna.models import (
 from kizuna.pipeline.system_events import SYSTEM_SOURCE
 from kizuna.privacy.sealing import open_payload
 from kizuna.segments.features import Feature, FeatureIndex, event_key, passes, reading
+from kizuna.segments.state import bump_state_version
 
 BACKFILL_CHUNK = 5_000
 Progress = Callable[[int, int], None]
@@ -62,6 +63,8 @@ def forget_unused(session: Session) -> None:
 
     used = {f.key for f in catalogue._load(session).features()}
     unused = [k for k in session.scalars(select(SegmentFeature.key)) if k not in used]
+    if unused:
+        bump_state_version(session.connection())
     for key in unused:
         session.execute(delete(SegmentOccurrence).where(SegmentOccurrence.feature == key))
         session.execute(delete(SegmentFeature).where(SegmentFeature.key == key))
@@ -217,6 +220,7 @@ def backfill(
                 now_ms=now_ms,
             )  # fmt: skip
         insert_occurrences(session.connection(), batch)
+        bump_state_version(session.connection())  # the engine's kept states lack these
         found += len(batch)
         seen += len(rows)
         after = rows[-1][0]

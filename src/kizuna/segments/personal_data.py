@@ -27,6 +27,7 @@ from kizuna.models import (
     SegmentTraitValue,
 )
 from kizuna.privacy.subject import ExportFiles, Person, PersonalData, removed
+from kizuna.segments.state import bump_state_version
 
 
 def _profiles(person: Person) -> list[str]:
@@ -94,6 +95,7 @@ def export(session: Session, person: Person) -> ExportFiles:
 def erase(session: Session, person: Person) -> int:
     """Delete the person's rows (see the module doc); returns the rows removed."""
     count = 0
+    bump_state_version(session.connection())  # the engine keeps profiles' states in memory
     for part in chunks(_profiles(person)):
         held = select(SegmentMember.segment_id, func.count()).where(
             SegmentMember.profile_id.in_(part)

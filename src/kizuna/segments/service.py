@@ -41,6 +41,7 @@ from kizuna.segments.definitions import (
 )
 from kizuna.segments.features import Feature, feature_of_trait, features_of_segment
 from kizuna.segments.history import backfill, forget_unused, register
+from kizuna.segments.state import bump_state_version
 
 
 class SegmentNotFound(NotFound):
@@ -141,6 +142,7 @@ def delete_segment(session: Session, segment_id: str) -> None:
     for other, d in catalogue.readable_segments(session).items():
         if other != segment_id and segment_id in d.segments_used():
             raise SegmentInUse(f"segment {other} reads this segment", details={"by": other})
+    bump_state_version(session.connection())
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
     session.execute(delete(SegmentChange).where(SegmentChange.segment_id == segment_id))
     session.execute(delete(SegmentDefinitionRow).where(SegmentDefinitionRow.id == segment_id))
@@ -215,6 +217,7 @@ def delete_computed_trait(session: Session, key: str) -> None:
     for other, d in catalogue.readable_segments(session).items():
         if f"ct:{key}" in catalogue.needs_of(d):
             raise SegmentInUse(f"segment {other} reads this computed trait", details={"by": other})
+    bump_state_version(session.connection())
     session.execute(delete(ComputedTraitValue).where(ComputedTraitValue.key == key))
     session.execute(delete(ComputedTraitRow).where(ComputedTraitRow.key == key))
     forget_unused(session)

@@ -73,12 +73,8 @@ def load_states(conn: Connection, profile_ids: Sequence[str]) -> dict[str, Profi
             )
         ):
             states[pid].computed[key] = Cell(number, text, value)
-        for holder, id_type in conn.execute(
-            select(IdentityNode.profile_id, IdentityNode.type)
-            .where(among(conn.dialect.name, IdentityNode.profile_id, part))
-            .distinct()
-        ):
-            states[str(holder)].identifier_types.add(id_type)
+        for holder, types in identifier_types(conn, part).items():
+            states[holder].identifier_types = types
         for pid, segment_id in conn.execute(
             select(SegmentMember.profile_id, SegmentMember.segment_id).where(
                 among(conn.dialect.name, SegmentMember.profile_id, part)
@@ -86,6 +82,19 @@ def load_states(conn: Connection, profile_ids: Sequence[str]) -> dict[str, Profi
         ):
             states[pid].segments.add(segment_id)
     return states
+
+
+def identifier_types(conn: Connection, profile_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The types of identifier each profile holds (every profile asked, holding some or not)."""
+    found: dict[str, set[str]] = {p: set() for p in profile_ids}
+    for part in chunks(list(profile_ids), PART):
+        for holder, id_type in conn.execute(
+            select(IdentityNode.profile_id, IdentityNode.type)
+            .where(among(conn.dialect.name, IdentityNode.profile_id, part))
+            .distinct()
+        ):
+            found[str(holder)].add(id_type)
+    return found
 
 
 def flatten(value: Any, prefix: str, out: dict[str, Cell], depth: int = 1) -> None:
