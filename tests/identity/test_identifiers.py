@@ -143,3 +143,16 @@ def test_an_oversized_identifier_list_is_cut_and_the_rest_refused() -> None:
     assert len(found) == 50
     assert len(refused) == 10
     assert {r.reason for r in refused} == {"identity.too_many_identifiers"}
+
+
+def test_answers_are_remembered_per_set_of_rules() -> None:
+    rules = IdentityRules()
+    first = normalise("phone", "090-1234-5678", rules)
+    assert first == (Identifier("phone", "+819012345678"), None)
+    assert normalise("phone", "090-1234-5678", rules) is first  # from the memo
+    # True is refused as not a string, though it hashes like 1 (which is a valid id)
+    assert normalise("user_id", 1, rules)[0] == Identifier("user_id", "1")
+    assert normalise("user_id", True, rules)[1] is not None
+    # other rules, other answers: US numbers by default
+    us = IdentityRules(default_phone_region="US")
+    assert normalise("phone", "090-1234-5678", us)[0] != first[0]

@@ -156,6 +156,12 @@ class IdentityRules(BaseModel):
     def _patterns(self) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p) for p in self.blocked_patterns)
 
+    @cached_property
+    def normalised(self) -> dict[tuple[str, str | int], tuple[object, object]]:
+        """``identifiers.normalise``'s answers under these rules, by (type, raw value): the
+        same anonymous ids, emails and phones come back event after event."""
+        return {}
+
     def rank(self, id_type: str) -> int:
         """Lower is stronger. Types not declared rank after every declared one."""
         return self._rank.get(id_type, len(self.priority))

@@ -58,10 +58,28 @@ def text(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+MEMO_SIZE = 200_000  # answers kept per set of rules (then forgotten all at once)
+
+
 def normalise(
     id_type: str, raw: object, rules: IdentityRules
 ) -> tuple[Identifier | None, Refusal | None]:
     """One value of a type, normalised, or the reason it cannot be an identifier."""
+    if type(raw) is str or type(raw) is int:  # not bool, whose True would be the key of 1
+        memo = rules.normalised
+        key = (id_type, raw)
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            found = memo[key] = _normalise(id_type, raw, rules)
+        return found  # type: ignore[return-value]
+    return _normalise(id_type, raw, rules)
+
+
+def _normalise(
+    id_type: str, raw: object, rules: IdentityRules
+) -> tuple[Identifier | None, Refusal | None]:
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         shown = str(raw)[:MAX_VALUE_LENGTH]
         return None, Refusal(id_type, shown, "identity.not_a_string")
