@@ -18,9 +18,6 @@ def world(settings: Settings) -> Iterator[World]:
 
 
 def test_a_trait_event_does_not_forget_consent(world: World) -> None:
-    from kizuna.privacy.consent import ConsentChoice, record_for_profile
-    from tests.segments.world import RULES
-
     gold_reachable = world.segment(
         {"name": "Gold and reachable", "condition": {"kind": "and", "conditions": [
             {"kind": "trait", "path": "tier", "op": "neq", "value": "bronze"},
@@ -29,10 +26,7 @@ def test_a_trait_event_does_not_forget_consent(world: World) -> None:
     traits = {"email": "u1@example.jp", "tier": "gold"}
     world.send(world.entry(type="identify", userId="u1", traits=traits))
     person = world.profile("u1")
-    with world.db.write() as session:
-        choice = ConsentChoice("marketing", "email", True, effective_at=world.clock.now)
-        record_for_profile(session, world.catalogue, RULES, person, choice, actor="staff")
-        session.commit()
+    world.choose_consent(person, True, at=world.clock.now)
     world.run()
     assert world.members(gold_reachable) == {person}
     world.clock.advance(minutes=1)
@@ -45,9 +39,6 @@ def test_a_trait_event_does_not_forget_consent(world: World) -> None:
 
 
 def test_a_computed_trait_moving_does_not_forget_consent(world: World) -> None:
-    from kizuna.privacy.consent import ConsentChoice, record_for_profile
-    from tests.segments.world import RULES
-
     world.computed_trait(
         {"key": "order_count", "name": "Orders", "aggregation": "count",
          "filter": {"event": "Order Completed"}}
@@ -63,10 +54,7 @@ def test_a_computed_trait_moving_does_not_forget_consent(world: World) -> None:
     )  # fmt: skip
     world.send(world.entry(type="identify", userId="u1", traits={"email": "u1@example.jp"}))
     person = world.profile("u1")
-    with world.db.write() as session:
-        choice = ConsentChoice("marketing", "email", True, effective_at=world.clock.now)
-        record_for_profile(session, world.catalogue, RULES, person, choice, actor="staff")
-        session.commit()
+    world.choose_consent(person, True, at=world.clock.now)
     world.run()
     world.send(world.entry(event="Page Viewed", userId="u1"))  # evidence {user_id} seen first
     world.clock.advance(minutes=1)

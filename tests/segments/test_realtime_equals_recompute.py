@@ -152,19 +152,16 @@ def _split_last_login(world: World) -> None:
 
 def _choose_consent(world: World, step: dict[str, Any], salt: str) -> None:
     """The person opts in or out through the API (the ledger, no event in the log)."""
-    from kizuna.privacy.consent import ConsentChoice, record_for_profile
     from kizuna.profiles.service import ProfileNotFound, lookup
 
     who = step["who"] + salt
     id_type = "user_id" if step["who"].startswith("u") else "anonymous_id"
-    with world.db.write() as session:
+    with world.db.read() as session:
         try:
             profile_id = lookup(session, RULES, id_type, who).id
         except ProfileNotFound:
             return
-        choice = ConsentChoice("marketing", "email", step["granted"])  # effective now (real time)
-        record_for_profile(session, world.catalogue, RULES, profile_id, choice, actor="t")
-        session.commit()
+    world.choose_consent(profile_id, step["granted"])
 
 
 def _real_time(world: World) -> tuple[dict[str, set[str]], dict[tuple[str, str], str]]:

@@ -145,5 +145,15 @@ class World:
             )
             return str(session.scalar(query))
 
+    def choose_consent(self, profile_id: str, granted: bool, *, at: datetime | None = None) -> None:
+        """The person opts in or out of marketing email through the API (the ledger, no event
+        in the log); ``at``: when the choice takes effect (now, in real time, by default)."""
+        from kizuna.privacy.consent import ConsentChoice, record_for_profile
+
+        with self.db.write() as session:
+            choice = ConsentChoice("marketing", "email", granted, effective_at=at)
+            record_for_profile(session, self.catalogue, RULES, profile_id, choice, actor="staff")
+            session.commit()
+
     def stop(self) -> None:
         self.platform.stop()
